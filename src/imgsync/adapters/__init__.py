@@ -1,0 +1,1 @@
+"""All I/O: registry HTTP, credentials, skopeo, notifications. Never imports celery or click."""

@@ -1,0 +1,91 @@
+"""The run's one notification: which channels to build, and whether and what to send them.
+
+Channels are independent: each one's failure is recorded in its outcome and
+the others still get the message. Misconfiguration (a WxPusher token with no
+one to send to, an Apprise URL it cannot parse) is found here, before a run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from imgsync.adapters.notify.apprise_channel import AppriseNotifier
+from imgsync.adapters.notify.base import Notifier
+from imgsync.adapters.notify.wpush import WPUSH_API, WPushNotifier
+from imgsync.adapters.notify.wxpusher import (
+    WXPUSHER_API,
+    WxPusherNotifier,
+    WxPusherSimpleNotifier,
+)
+from imgsync.core.render import render_message
+from imgsync.core.result import NotifyOutcome, RunReport
+from imgsync.errors import ConfigError
+
+__all__ = [
+    "NOTIFY_POLICIES",
+    "AppriseNotifier",
+    "Notifier",
+    "WPushNotifier",
+    "WxPusherNotifier",
+    "WxPusherSimpleNotifier",
+    "build_notifiers",
+    "notify_all",
+    "should_notify",
+]
+
+NOTIFY_POLICIES = ("always", "change", "failure")
+
+
+def build_notifiers(
+    *,
+    wpush_key: str | None = None,
+    wpush_api: str = WPUSH_API,
+    wxpusher_app_token: str | None = None,
+    wxpusher_uids: Sequence[str] = (),
+    wxpusher_topic_ids: Sequence[int] = (),
+    wxpusher_spts: Sequence[str] = (),
+    wxpusher_api: str = WXPUSHER_API,
+    apprise_urls: Sequence[str] = (),
+) -> list[Notifier]:
+    """Every channel the settings name; empty values mean "not configured"."""
+    notifiers: list[Notifier] = []
+    if wpush_key:
+        notifiers.append(WPushNotifier(wpush_key, api_base=wpush_api))
+    notifiers.extend(_wxpusher(wxpusher_app_token, wxpusher_uids, wxpusher_topic_ids, wxpusher_api))
+    if wxpusher_spts:
+        notifiers.append(WxPusherSimpleNotifier(wxpusher_spts, api_base=wxpusher_api))
+    if apprise_urls:
+        notifiers.append(AppriseNotifier(apprise_urls))
+    return notifiers
+
+
+def _wxpusher(
+    app_token: str | None, uids: Sequence[str], topic_ids: Sequence[int], api: str
+) -> list[Notifier]:
+    """The app-token channel, which is useless (and so an error) without recipients."""
+    if not app_token:
+        if uids or topic_ids:
+            raise ConfigError("WxPusher uids/topic ids are set but the app token is not")
+        return []
+    if not uids and not topic_ids:
+        raise ConfigError("WxPusher app token is set but no uid or topic id to send to")
+    return [WxPusherNotifier(app_token, uids=uids, topic_ids=topic_ids, api_base=api)]
+
+
+def should_notify(report: RunReport, policy: str) -> bool:
+    """``always``; ``change`` when something was (or would be) copied or failed; ``failure``."""
+    if policy not in NOTIFY_POLICIES:
+        raise ConfigError(f"unknown notify policy {policy!r}; use one of {NOTIFY_POLICIES}")
+    if policy == "failure":
+        return report.failed
+    return policy == "always" or report.changed or report.failed
+
+
+def notify_all(
+    notifiers: Iterable[Notifier], report: RunReport, *, policy: str = "always"
+) -> tuple[NotifyOutcome, ...]:
+    """Render once, send to each channel in turn; empty when the policy says stay quiet."""
+    if not should_notify(report, policy):
+        return ()
+    message = render_message(report)
+    return tuple(notifier.send(message) for notifier in notifiers)

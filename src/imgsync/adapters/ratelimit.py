@@ -1,0 +1,227 @@
+"""Pacing registry requests: rate-limit headers, ``Retry-After``, backoff and the retry loop.
+
+Docker Hub changes its pull limits over time, so the limits are read from every
+response instead of being hard-coded; and a polite client waits as long as the
+registry asks (capped, so a hostile header cannot park a worker for hours) or,
+when it does not say, backs off exponentially with full jitter so that many
+workers hitting one registry spread out instead of retrying in lock-step.
+
+Retries live here rather than in urllib3 because the decision depends on the
+answer: ``Retry-After`` on 429, jittered backoff on 5xx and network errors, and
+never on 401/403/404, which no amount of waiting changes.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+import requests
+
+from imgsync.adapters.redact import redact
+from imgsync.errors import RateLimited, RegistryError, RegistryUnavailable
+
+log = logging.getLogger(__name__)
+
+LIMIT_HEADER = "RateLimit-Limit"
+REMAINING_HEADER = "RateLimit-Remaining"
+SOURCE_HEADER = "docker-ratelimit-source"
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """The registry's pull quota as last reported (``None`` where a header was absent)."""
+
+    limit: int | None
+    remaining: int | None
+    window_s: int | None
+    source: str | None
+
+
+def _quota(value: str | None) -> tuple[int | None, int | None]:
+    """Split ``"100;w=21600"`` into ``(100, 21600)``; garbage yields ``None`` parts."""
+    if not value:
+        return None, None
+    count, *params = (part.strip() for part in value.split(";"))
+    window = None
+    for param in params:
+        key, _, number = param.partition("=")
+        if key.strip().lower() == "w" and number.strip().isdigit():
+            window = int(number)
+    return (int(count) if count.isdigit() else None), window
+
+
+def parse_rate_limit(headers: Mapping[str, str]) -> RateLimit | None:
+    """Read the rate-limit headers; ``None`` when the response carries no quota.
+
+    ``headers`` must be case-insensitive (as ``requests`` gives them): header
+    names are matched exactly as documented and registries vary their case.
+    """
+    limit, limit_window = _quota(headers.get(LIMIT_HEADER))
+    remaining, remaining_window = _quota(headers.get(REMAINING_HEADER))
+    if limit is None and remaining is None:
+        return None
+    window = limit_window if limit_window is not None else remaining_window
+    return RateLimit(limit, remaining, window, headers.get(SOURCE_HEADER))
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from ``Retry-After`` (delta-seconds or an HTTP date), never negative."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+class Backoff:
+    """Exponential backoff with full jitter: attempt *n* waits ``U(0, min(cap, base·2ⁿ))``.
+
+    Full jitter (rather than "equal" or none) gives the least contention when
+    many clients retry against the same overloaded registry.
+    """
+
+    def __init__(self, base: float, cap: float, *, rng: random.Random | None = None) -> None:
+        self.base = base
+        self.cap = cap
+        self._rng = rng or random.Random()
+
+    def ceiling(self, attempt: int) -> float:
+        """The largest delay attempt ``attempt`` (0-based) may wait."""
+        return min(self.cap, self.base * 2.0 ** min(attempt, 62))
+
+    def delay(self, attempt: int) -> float:
+        """A random delay in ``[0, ceiling(attempt)]``."""
+        return self._rng.uniform(0.0, self.ceiling(attempt))
+
+    def honour(self, retry_after: float | None, attempt: int) -> float:
+        """What the registry asked for (capped), else the jittered backoff."""
+        if retry_after is None:
+            return self.delay(attempt)
+        return min(self.cap, retry_after)
+
+
+@dataclass(frozen=True, slots=True)
+class HttpRequest:
+    """What to send; headers already carry any ``Authorization``."""
+
+    method: str
+    url: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    params: Mapping[str, str] | None = None
+
+    def with_headers(self, extra: Mapping[str, str]) -> HttpRequest:
+        """The same request with ``extra`` headers added (or replaced)."""
+        return HttpRequest(self.method, self.url, {**self.headers, **extra}, self.params)
+
+
+@dataclass(frozen=True, slots=True)
+class _Retry:
+    """A failed attempt worth repeating: the error to raise if it was the last, and the wait."""
+
+    error: RegistryError
+    delay: float
+
+
+class Transport:
+    """Sends requests over one shared session, retrying what waiting can fix.
+
+    Thread-safe as long as the session is not mutated after construction;
+    ``rate_limit`` is a single attribute replaced (never mutated) per response.
+    """
+
+    def __init__(
+        self,
+        session: requests.Session,
+        *,
+        name: str,
+        timeout: float,
+        retries: int,
+        backoff: Backoff,
+        sleep: Callable[[float], None],
+        secrets: tuple[str, ...] = (),
+    ) -> None:
+        self.name = name
+        self.session = session
+        self.rate_limit: RateLimit | None = None
+        self._timeout = timeout
+        self._retries = max(0, retries)
+        self._backoff = backoff
+        self._sleep = sleep
+        self._secrets = secrets
+
+    def send(self, request: HttpRequest) -> requests.Response:
+        """One request with retries; returns any answer that is not worth retrying.
+
+        Raises RateLimited or RegistryUnavailable once ``retries`` retries are spent.
+        """
+        attempt = 0
+        outcome = self._attempt(request, attempt)
+        while isinstance(outcome, _Retry):
+            if attempt >= self._retries:
+                raise outcome.error
+            log.debug("retrying %s in %.2fs: %s", request.url, outcome.delay, outcome.error)
+            self._sleep(outcome.delay)
+            attempt += 1
+            outcome = self._attempt(request, attempt)
+        return outcome
+
+    def _attempt(self, request: HttpRequest, attempt: int) -> requests.Response | _Retry:
+        """One exchange, classified: a final response, or a retry with its delay."""
+        try:
+            response = self._exchange(request)
+        except requests.exceptions.SSLError as exc:  # a bad certificate will not heal
+            raise RegistryUnavailable(self._failure("TLS failure", exc), url=request.url) from exc
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            error = RegistryUnavailable(self._failure("cannot reach", exc), url=request.url)
+            return _Retry(error, self._backoff.delay(attempt))
+        except requests.RequestException as exc:
+            raise RegistryUnavailable(self._failure("failed", exc), url=request.url) from exc
+        return self._classify(response, attempt)
+
+    def _classify(self, response: requests.Response, attempt: int) -> requests.Response | _Retry:
+        """429 waits as long as asked (capped); 5xx backs off; everything else is final."""
+        status, url = response.status_code, response.url
+        error: RegistryError
+        if status == 429:
+            after = parse_retry_after(response.headers.get("Retry-After"))
+            error = RateLimited("rate limited (HTTP 429)", url=url, retry_after=after)
+            return _Retry(error, self._backoff.honour(after, attempt))
+        if status >= 500:
+            error = RegistryUnavailable(f"registry answered HTTP {status}", url=url, status=status)
+            return _Retry(error, self._backoff.delay(attempt))
+        return response
+
+    def _exchange(self, request: HttpRequest) -> requests.Response:
+        """The raw HTTP call: logs method, URL, status and time; records the rate limit."""
+        started = time.monotonic()
+        response = self.session.request(
+            request.method,
+            request.url,
+            headers=dict(request.headers),
+            params=request.params,
+            timeout=self._timeout,
+        )
+        elapsed = time.monotonic() - started
+        log.debug(
+            "%s %s -> %d (%.3fs)", request.method, response.url, response.status_code, elapsed
+        )
+        self.rate_limit = parse_rate_limit(response.headers) or self.rate_limit
+        return response
+
+    def _failure(self, what: str, exc: Exception) -> str:
+        """A short, secret-free description of a transport failure."""
+        detail = redact(f"{type(exc).__name__}: {exc}", self._secrets)
+        return f"{what} {self.name}: {detail[:300]}"

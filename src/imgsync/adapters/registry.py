@@ -1,0 +1,253 @@
+"""Manifest digests from registries by ``HEAD``, so change detection costs no pulls.
+
+Docker Hub counts a manifest ``GET`` as a pull and a ``HEAD`` as free, so the
+digest comes from ``Docker-Content-Digest`` on a ``HEAD`` with the full
+``Accept`` list; a ``GET`` happens only when a registry omits that header.
+One :class:`RegistryClient` per registry host keeps one keep-alive session and
+one token cache for every thread; :class:`RegistryPool` hands them out.
+Retries and pacing live in :mod:`imgsync.adapters.ratelimit`, challenges and
+tokens in :mod:`imgsync.adapters.registry_auth`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from imgsync import __version__
+from imgsync.adapters.ratelimit import Backoff, HttpRequest, RateLimit, Transport
+from imgsync.adapters.registry_auth import Authenticator, challenge_error, json_object
+from imgsync.core.reference import ImageReference
+from imgsync.errors import AuthError, UnexpectedResponse
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from imgsync.adapters.credentials import Credential, CredentialStore
+
+__all__ = ["MANIFEST_TYPES", "RateLimit", "RegistryClient", "RegistryPool", "base_url"]
+
+log = logging.getLogger(__name__)
+
+MANIFEST_TYPES = (
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+)
+ACCEPT = ", ".join(MANIFEST_TYPES)
+DIGEST_HEADER = "Docker-Content-Digest"
+_API_HOSTS = {"docker.io": "registry-1.docker.io", "index.docker.io": "registry-1.docker.io"}
+_HEX_LENGTHS = {"sha256": 64, "sha512": 128}
+
+
+def base_url(registry: str, *, insecure: bool = False) -> str:
+    """``https://host`` (``http://`` if insecure); Docker Hub's API lives on registry-1."""
+    scheme = "http" if insecure else "https"
+    return f"{scheme}://{_API_HOSTS.get(registry, registry)}"
+
+
+def build_session(pool_size: int) -> requests.Session:
+    """A keep-alive session whose pool fits ``pool_size`` threads; urllib3 never retries."""
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session.headers["User-Agent"] = f"imgsync/{__version__}"
+    return session
+
+
+def _scope(ref: ImageReference, push: bool) -> str:
+    return f"repository:{ref.repository}:{'pull,push' if push else 'pull'}"
+
+
+def _checked_digest(digest: str, url: str) -> str:
+    """Reject a malformed digest header instead of comparing garbage later."""
+    algorithm, _, hexpart = digest.strip().partition(":")
+    if len(hexpart) != _HEX_LENGTHS.get(algorithm) or hexpart.strip("0123456789abcdef"):
+        raise UnexpectedResponse(f"malformed {DIGEST_HEADER}: {digest[:80]!r}", url=url, status=200)
+    return digest.strip()
+
+
+def _check_manifest(response: requests.Response) -> None:
+    """The body must be a manifest or index we asked for, not an error page."""
+    body = json_object(response, "registry")
+    media_type, schema = body.get("mediaType"), body.get("schemaVersion")
+    if schema != 2 or (media_type is not None and media_type not in MANIFEST_TYPES):
+        raise UnexpectedResponse(
+            f"unsupported manifest (mediaType {media_type!r}, schemaVersion {schema!r})",
+            url=response.url,
+            status=response.status_code,
+        )
+
+
+def _expect_ok(response: requests.Response) -> None:
+    """200 passes; 401/403 mean our credentials are not enough; anything else is unexpected."""
+    status = response.status_code
+    if status == 200:
+        return
+    if status in (401, 403):
+        raise AuthError(f"access denied (HTTP {status})", url=response.url, status=status)
+    raise UnexpectedResponse(f"unexpected HTTP {status}", url=response.url, status=status)
+
+
+class RegistryClient:
+    """Digest lookups against one registry host; safe to share between threads."""
+
+    def __init__(
+        self,
+        registry: str,
+        *,
+        credential: Credential | None = None,
+        insecure: bool = False,
+        timeout: float = 30.0,
+        retries: int = 4,
+        backoff: float = 0.5,
+        max_backoff: float = 30.0,
+        pool_size: int = 32,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.registry = registry
+        self.base_url = base_url(registry, insecure=insecure)
+        self._owns_session = session is None
+        self._transport = Transport(
+            session if session is not None else build_session(pool_size),
+            name=registry,
+            timeout=timeout,
+            retries=retries,
+            backoff=Backoff(backoff, max_backoff),
+            sleep=sleep,
+            secrets=(credential.secret,) if credential is not None else (),
+        )
+        self._auth = Authenticator(self._get_token, credential)
+
+    def __repr__(self) -> str:
+        return f"RegistryClient({self.registry!r}, base_url={self.base_url!r})"
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        """The quota from the latest response that reported one."""
+        return self._transport.rate_limit
+
+    def close(self) -> None:
+        """Close the session's connections (only if this client created the session)."""
+        if self._owns_session:
+            self._transport.session.close()
+
+    def head_digest(self, ref: ImageReference, *, push: bool = False) -> str | None:
+        """The manifest digest of ``ref``, or ``None`` when the tag or repository is unknown.
+
+        ``push=True`` authenticates with a ``pull,push`` scope, as a copy destination needs.
+        """
+        url = f"{self.base_url}/v2/{ref.repository}/manifests/{ref.manifest_ref}"
+        scope = _scope(ref, push)
+        response = self._authorised(HttpRequest("HEAD", url, {"Accept": ACCEPT}), scope)
+        if response.status_code == 404:
+            return None
+        _expect_ok(response)
+        digest = response.headers.get(DIGEST_HEADER)
+        if digest:
+            return _checked_digest(digest, url)
+        return self._digest_by_get(url, scope)
+
+    def _digest_by_get(self, url: str, scope: str) -> str | None:
+        """The rare registry without a digest header costs one GET (a pull on Docker Hub)."""
+        log.info("no %s from %s; computing it from one GET", DIGEST_HEADER, url)
+        response = self._authorised(HttpRequest("GET", url, {"Accept": ACCEPT}), scope)
+        if response.status_code == 404:
+            return None
+        _expect_ok(response)
+        _check_manifest(response)
+        return "sha256:" + hashlib.sha256(response.content).hexdigest()
+
+    def _authorised(self, request: HttpRequest, scope: str) -> requests.Response:
+        """Send with what the registry wanted last time; answer one 401 challenge, no more."""
+        sent = self._auth.headers(scope)
+        response = self._transport.send(request.with_headers(sent))
+        if response.status_code != 401:
+            return response
+        answer = self._auth.respond(response, scope, sent)
+        response = self._transport.send(request.with_headers(answer))
+        if response.status_code == 401:
+            message = f"registry rejected {self._auth.who} for {scope}{challenge_error(response)}"
+            raise AuthError(message, url=request.url, status=401)
+        return response
+
+    def _get_token(
+        self, url: str, query: Mapping[str, str], headers: Mapping[str, str]
+    ) -> requests.Response:
+        """The token service gets the same retries as the registry itself."""
+        return self._transport.send(HttpRequest("GET", url, headers, query))
+
+
+class RegistryPool:
+    """One lazily created :class:`RegistryClient` per registry; the pipeline's ``DigestReader``."""
+
+    def __init__(
+        self,
+        credentials: CredentialStore,
+        *,
+        insecure: Iterable[str] = (),
+        timeout: float = 30.0,
+        retries: int = 4,
+        pool_size: int = 32,
+    ) -> None:
+        self._credentials = credentials
+        self._insecure = frozenset(insecure)
+        self._timeout, self._retries, self._pool_size = timeout, retries, pool_size
+        self._clients: dict[str, RegistryClient] = {}
+        self._lock = threading.Lock()
+
+    def client(self, registry: str) -> RegistryClient:
+        """The client for ``registry`` (created on first use, with its credential)."""
+        with self._lock:
+            client = self._clients.get(registry)
+            if client is None:
+                client = self._clients[registry] = self._create(registry)
+            return client
+
+    def _create(self, registry: str) -> RegistryClient:
+        return RegistryClient(
+            registry,
+            credential=self._credentials.lookup(registry),
+            insecure=registry in self._insecure,
+            timeout=self._timeout,
+            retries=self._retries,
+            pool_size=self._pool_size,
+        )
+
+    def head_digest(self, ref: ImageReference) -> str | None:
+        """The digest of ``ref`` from its registry, ``None`` if it does not exist."""
+        return self.client(ref.registry).head_digest(ref)
+
+    def rate_limits(self) -> dict[str, RateLimit]:
+        """The latest quota per registry, for those that reported one."""
+        with self._lock:
+            clients = list(self._clients.items())
+        return {name: c.rate_limit for name, c in clients if c.rate_limit is not None}
+
+    def close(self) -> None:
+        """Close every client; the pool can be reused afterwards (clients are recreated)."""
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            client.close()
+
+    def __enter__(self) -> RegistryPool:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

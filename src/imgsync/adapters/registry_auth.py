@@ -1,0 +1,301 @@
+"""Registry authentication: ``WWW-Authenticate`` challenges, bearer tokens, Basic credentials.
+
+Kept apart from the HTTP client so the token logic can be read (and reasoned
+about for thread safety) on its own. The client owns the transport and the
+retries; this module only decides which ``Authorization`` header to send and
+fetches tokens through a callable the client hands in.
+
+Secrets never leave this module except inside an ``Authorization`` header:
+error messages name the registry, the user and the scope, never a password
+or a token.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import requests
+
+from imgsync.errors import AuthError, UnexpectedResponse
+
+if TYPE_CHECKING:
+    from imgsync.adapters.credentials import Credential
+
+log = logging.getLogger(__name__)
+
+DEFAULT_EXPIRES_IN = 60.0
+"""Token lifetime when the token service does not say (Docker token spec)."""
+
+TokenFetch = Callable[[str, Mapping[str, str], Mapping[str, str]], requests.Response]
+"""``(url, query, headers) -> response``: the client's retrying GET for the token service."""
+
+TokenKey = tuple[str, str, str]
+"""``(realm, service, scope)``: a token is only valid for exactly this triple."""
+
+
+@dataclass(frozen=True, slots=True)
+class Challenge:
+    """One challenge of a ``WWW-Authenticate`` header; scheme and keys lower-cased."""
+
+    scheme: str
+    params: Mapping[str, str]
+
+
+class _Scanner:
+    """A forward-only cursor: each method consumes characters, so parsing stays linear."""
+
+    _STOP = frozenset(' \t,="')
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pos = 0
+
+    def peek(self) -> str:
+        return self.text[self.pos] if self.pos < len(self.text) else ""
+
+    def skip(self, chars: str) -> None:
+        while self.peek() and self.peek() in chars:
+            self.pos += 1
+
+    def token(self) -> str:
+        start = self.pos
+        while self.peek() and self.peek() not in self._STOP:
+            self.pos += 1
+        return self.text[start : self.pos]
+
+    def quoted(self) -> str:
+        """A quoted-string after its opening quote; backslash escapes; unterminated = to the end."""
+        out: list[str] = []
+        self.pos += 1
+        while self.peek() and self.peek() != '"':
+            if self.peek() == "\\":
+                self.pos += 1
+            out.append(self.peek())
+            self.pos += 1
+        self.pos += 1
+        return "".join(out)
+
+    def value(self) -> str:
+        self.skip(" \t")
+        return self.quoted() if self.peek() == '"' else self.token()
+
+
+def parse_challenges(header: str) -> tuple[Challenge, ...]:
+    """Parse ``Bearer realm="a,b",service="s", Basic realm="r"`` into challenges.
+
+    A bare token starts a new challenge; ``name=value`` adds a parameter to the
+    current one. Commas inside quoted values are kept; junk is skipped.
+    """
+    scanner = _Scanner(header)
+    found: list[tuple[str, dict[str, str]]] = []
+    while True:
+        scanner.skip(" \t,")
+        if not scanner.peek():
+            return tuple(Challenge(scheme, params) for scheme, params in found)
+        name = scanner.token()
+        scanner.skip(" \t")
+        if scanner.peek() == "=":
+            scanner.pos += 1
+            value = scanner.value()
+            if found and name:
+                found[-1][1][name.lower()] = value
+        elif name:
+            found.append((name.lower(), {}))
+        else:
+            scanner.pos += 1  # a stray quote: step over it
+
+
+def challenge_error(response: requests.Response) -> str:
+    """The challenge's ``error`` (``insufficient_scope``…) as a message suffix, or ``""``.
+
+    Docker Hub answers 401 ``insufficient_scope`` for repositories that are
+    private *or do not exist*, so the hint matters to whoever reads the error.
+    """
+    challenge = _pick(parse_challenges(response.headers.get("WWW-Authenticate", "")))
+    error = challenge.params.get("error", "") if challenge else ""
+    if error == "insufficient_scope":
+        return " (insufficient_scope: the repository may be private or may not exist)"
+    return f" ({error})" if error else ""
+
+
+def basic_authorization(credential: Credential) -> str:
+    """The ``Authorization`` value for HTTP Basic."""
+    raw = f"{credential.username}:{credential.secret}".encode()
+    return "Basic " + base64.b64encode(raw).decode("ascii")
+
+
+def _pick(challenges: tuple[Challenge, ...]) -> Challenge | None:
+    """Prefer Bearer (scoped, short-lived) over Basic; ignore schemes we cannot answer."""
+    for scheme in ("bearer", "basic"):
+        for challenge in challenges:
+            if challenge.scheme == scheme:
+                return challenge
+    return None
+
+
+class TokenCache:
+    """Bearer tokens per ``(realm, service, scope)``, dropped shortly before they expire.
+
+    One lock per key makes concurrent requests for the same scope wait for the
+    single token fetch in flight instead of each asking the token service.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._tokens: dict[TokenKey, tuple[str, float]] = {}
+        self._locks: dict[TokenKey, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def get(self, key: TokenKey) -> str | None:
+        """The cached token, unless it is about to expire."""
+        with self._guard:
+            token, fresh_until = self._tokens.get(key, ("", 0.0))
+        return token if token and self._clock() < fresh_until else None
+
+    def put(self, key: TokenKey, token: str, expires_in: float) -> None:
+        """Keep ``token`` until a margin (≤ 30 s, ≤ a fifth of its life) before expiry."""
+        fresh_until = self._clock() + expires_in - min(30.0, expires_in / 5)
+        with self._guard:
+            self._tokens[key] = (token, fresh_until)
+
+    def discard(self, key: TokenKey, token: str) -> None:
+        """Forget ``token`` if it is still the cached one (another thread may have renewed it)."""
+        with self._guard:
+            if token and self._tokens.get(key, ("", 0.0))[0] == token:
+                del self._tokens[key]
+
+    def get_or_fetch(self, key: TokenKey, fetch: Callable[[], tuple[str, float]]) -> str:
+        """The cached token, or the one ``fetch`` returns (fetched once for all waiters)."""
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            token = self.get(key)
+            if token is None:
+                token, expires_in = fetch()
+                self.put(key, token, expires_in)
+            return token
+
+
+def parse_token_response(response: requests.Response, who: str, scope: str) -> tuple[str, float]:
+    """``(token, expires_in)`` from a token service answer, or the error it amounts to."""
+    if response.status_code in (401, 403):
+        raise AuthError(
+            f"token service refused {who} for {scope}",
+            url=response.url,
+            status=response.status_code,
+        )
+    if response.status_code != 200:
+        raise UnexpectedResponse(
+            f"token service answered HTTP {response.status_code} for {scope}",
+            url=response.url,
+            status=response.status_code,
+        )
+    body = json_object(response, "token service")
+    token = body.get("token") or body.get("access_token")
+    if not isinstance(token, str):
+        raise UnexpectedResponse("token service sent no token", url=response.url, status=200)
+    expires_in = body.get("expires_in")
+    if isinstance(expires_in, int | float) and not isinstance(expires_in, bool) and expires_in > 0:
+        return token, float(expires_in)
+    return token, DEFAULT_EXPIRES_IN
+
+
+def json_object(response: requests.Response, what: str) -> dict[str, object]:
+    """The body as a JSON object; HTML error pages and the like become UnexpectedResponse."""
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        kind = response.headers.get("Content-Type", "no content type")
+        raise UnexpectedResponse(
+            f"{what} sent a non-JSON body ({kind})", url=response.url, status=response.status_code
+        )
+    return body
+
+
+class Authenticator:
+    """Decides the ``Authorization`` header for each request to one registry.
+
+    Before any 401 it sends nothing; once the registry has challenged, it
+    answers pre-emptively (cached bearer token or Basic), which saves one
+    round trip per request.
+    """
+
+    def __init__(
+        self,
+        fetch: TokenFetch,
+        credential: Credential | None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._fetch = fetch
+        self._credential = credential
+        self._tokens = TokenCache(clock)
+        self._bearer: Challenge | None = None
+        self._basic = False
+
+    @property
+    def who(self) -> str:
+        """``user 'name'`` or ``anonymous``, for messages (never the secret)."""
+        return f"user {self._credential.username!r}" if self._credential else "anonymous"
+
+    def headers(self, scope: str) -> dict[str, str]:
+        """Headers to send up front, based on how this registry challenged last time."""
+        if self._bearer is not None:
+            return self._token_headers(self._key(self._bearer, scope, ""))
+        if self._basic and self._credential is not None:
+            return {"Authorization": basic_authorization(self._credential)}
+        return {}
+
+    def respond(
+        self, response: requests.Response, scope: str, sent: Mapping[str, str]
+    ) -> dict[str, str]:
+        """Headers answering the 401 ``response`` to a request that carried ``sent``."""
+        challenge = _pick(parse_challenges(response.headers.get("WWW-Authenticate", "")))
+        if challenge is None:
+            raise AuthError(
+                "registry sent 401 without a usable challenge", url=response.url, status=401
+            )
+        if challenge.scheme == "basic":
+            return self._basic_headers(response.url)
+        key = self._key(challenge, scope, response.url)
+        self._tokens.discard(key, sent.get("Authorization", "").removeprefix("Bearer "))
+        self._bearer = challenge
+        return self._token_headers(key)
+
+    def _basic_headers(self, url: str) -> dict[str, str]:
+        if self._credential is None:
+            raise AuthError(
+                "registry requires credentials and none are configured", url=url, status=401
+            )
+        self._basic = True
+        return {"Authorization": basic_authorization(self._credential)}
+
+    def _key(self, challenge: Challenge, scope: str, url: str) -> TokenKey:
+        realm = challenge.params.get("realm", "")
+        if not realm.startswith(("https://", "http://")):
+            raise AuthError(
+                f"bearer challenge without a usable realm: {realm!r}", url=url, status=401
+            )
+        return realm, challenge.params.get("service", ""), scope
+
+    def _token_headers(self, key: TokenKey) -> dict[str, str]:
+        token = self._tokens.get_or_fetch(key, lambda: self._request_token(key))
+        return {"Authorization": f"Bearer {token}"}
+
+    def _request_token(self, key: TokenKey) -> tuple[str, float]:
+        realm, service, scope = key
+        query = {"scope": scope, **({"service": service} if service else {})}
+        headers = {}
+        if self._credential is not None:
+            headers["Authorization"] = basic_authorization(self._credential)
+        log.debug("requesting token for %s as %s from %s", scope, self.who, realm)
+        return parse_token_response(self._fetch(realm, query, headers), self.who, scope)

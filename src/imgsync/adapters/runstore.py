@@ -1,0 +1,103 @@
+"""Run state kept in Redis (the result backend): plan, per-mapping results, final report.
+
+The producer writes the plan, each task adds its result as it finishes, the chord
+body (or its errback) writes the report. Progress, ``imgsync status`` and the
+errback's "which mappings never finished" all read the same keys, which expire
+after ``result_expires``. Nothing here holds a credential.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import redis
+
+from imgsync.core.result import RunReport, SyncResult
+from imgsync.errors import ConfigError
+
+PREFIX = "imgsync:run:"
+RUNS_INDEX = "imgsync:runs"
+
+
+@dataclass(frozen=True, slots=True)
+class RunPlan:
+    """What the producer enqueued: the mappings in order and the Celery ids to follow."""
+
+    run_id: str
+    started_at: str
+    items: tuple[dict[str, str], ...]
+    task_ids: tuple[str, ...]
+    body_id: str
+    dry_run: bool = False
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunPlan:
+        data = {**data, "items": tuple(data["items"]), "task_ids": tuple(data["task_ids"])}
+        return cls(**data)
+
+
+def connect(url: str | None) -> redis.Redis:
+    """A Redis client for the result backend; other backends cannot hold run state."""
+    if not url or not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(
+            "distributed mode needs a Redis result backend "
+            "(IMGSYNC_RESULT_BACKEND=redis://… or a redis:// broker URL)"
+        )
+    return redis.Redis.from_url(url, socket_timeout=30, health_check_interval=10)
+
+
+class RunStore:
+    """Typed access to one Redis for run plans, results and reports."""
+
+    def __init__(self, client: redis.Redis, *, expires: float) -> None:
+        self.client = client
+        self.expires = int(expires)
+
+    def _key(self, run_id: str, part: str) -> str:
+        return f"{PREFIX}{run_id}:{part}"
+
+    def save_plan(self, plan: RunPlan) -> None:
+        pipe = self.client.pipeline()
+        pipe.set(self._key(plan.run_id, "plan"), json.dumps(asdict(plan)), ex=self.expires)
+        pipe.zadd(RUNS_INDEX, {plan.run_id: _epoch(plan.started_at)})
+        pipe.execute()
+
+    def plan(self, run_id: str) -> RunPlan | None:
+        raw = self.client.get(self._key(run_id, "plan"))
+        return RunPlan.from_dict(json.loads(raw)) if raw else None
+
+    def add_result(self, run_id: str, index: int, result: SyncResult) -> None:
+        """Record (or replace, on redelivery) the result of mapping ``index``."""
+        key = self._key(run_id, "results")
+        pipe = self.client.pipeline()
+        pipe.hset(key, str(index), json.dumps(result.to_dict()))
+        pipe.expire(key, self.expires)
+        pipe.execute()
+
+    def results(self, run_id: str) -> dict[int, SyncResult]:
+        raw = self.client.hgetall(self._key(run_id, "results"))
+        return {int(k): SyncResult.from_dict(json.loads(v)) for k, v in raw.items()}
+
+    def count_results(self, run_id: str) -> int:
+        return int(self.client.hlen(self._key(run_id, "results")))
+
+    def save_report(self, report: RunReport) -> None:
+        key = self._key(report.run_id, "report")
+        self.client.set(key, json.dumps(report.to_dict()), ex=self.expires)
+
+    def report(self, run_id: str) -> RunReport | None:
+        raw = self.client.get(self._key(run_id, "report"))
+        return RunReport.from_dict(json.loads(raw)) if raw else None
+
+    def recent_runs(self, limit: int) -> Sequence[str]:
+        found = self.client.zrevrange(RUNS_INDEX, 0, limit - 1)
+        return [r.decode() if isinstance(r, bytes) else str(r) for r in found]
+
+
+def _epoch(iso: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(iso).timestamp()

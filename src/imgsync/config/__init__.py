@@ -1,0 +1,1 @@
+"""Settings read once from the environment, and what derives from them."""

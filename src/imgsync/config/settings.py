@@ -1,0 +1,166 @@
+"""Settings, read once: the only module that looks at the environment.
+
+Every other module receives a :class:`Settings` (or values taken from it), so tests
+and the Celery workers build the same configuration from an explicit mapping.
+Command-line options override the environment through :meth:`Settings.merged`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from imgsync.errors import ConfigError
+
+NotifyPolicy = Literal["always", "change", "failure"]
+
+#: Environment variable → settings field. The README's table is generated from the same names.
+ENV_VARS: dict[str, str] = {
+    "DOCKER_SYNC_MAPPINGS": "mappings",
+    "DOCKERHUB_USERNAME": "dockerhub_username",
+    "DOCKERHUB_TOKEN": "dockerhub_token",
+    "REGISTRY_AUTH_FILE": "authfile",
+    "IMGSYNC_DEST_PREFIX": "dest_prefix",
+    "IMGSYNC_INSECURE_REGISTRIES": "insecure_registries",
+    "IMGSYNC_CONCURRENCY": "concurrency",
+    "IMGSYNC_CHECK_CONCURRENCY": "check_concurrency",
+    "IMGSYNC_RETRY_TIMES": "retry_times",
+    "IMGSYNC_COPY_TIMEOUT": "copy_timeout",
+    "IMGSYNC_REGISTRY_TIMEOUT": "registry_timeout",
+    "IMGSYNC_NOTIFY": "notify_urls",
+    "IMGSYNC_NOTIFY_ON": "notify_on",
+    "WPUSH_KEY": "wpush_key",
+    "WPUSH_CHANNEL": "wpush_channel",
+    "IMGSYNC_WPUSH_API": "wpush_api",
+    "WXPUSHER_APP_TOKEN": "wxpusher_app_token",
+    "WXPUSHER_UIDS": "wxpusher_uids",
+    "WXPUSHER_TOPIC_IDS": "wxpusher_topic_ids",
+    "WXPUSHER_SPT": "wxpusher_spts",
+    "IMGSYNC_WXPUSHER_API": "wxpusher_api",
+    "IMGSYNC_BROKER_URL": "broker_url",
+    "IMGSYNC_RESULT_BACKEND": "result_backend",
+    "IMGSYNC_QUEUE": "queue",
+    "IMGSYNC_TASK_SOFT_TIME_LIMIT": "task_soft_time_limit",
+    "IMGSYNC_TASK_TIME_LIMIT": "task_time_limit",
+    "IMGSYNC_VISIBILITY_TIMEOUT": "visibility_timeout",
+    "IMGSYNC_RESULT_EXPIRES": "result_expires",
+    "IMGSYNC_TASK_MAX_RETRIES": "task_max_retries",
+    "IMGSYNC_LOCK_RETRY_DELAY": "lock_retry_delay",
+    "GITHUB_STEP_SUMMARY": "github_step_summary",
+}
+
+_LIST_FIELDS = frozenset(
+    {"insecure_registries", "notify_urls", "wxpusher_uids", "wxpusher_topic_ids", "wxpusher_spts"}
+)
+
+
+def split_list(text: str) -> tuple[str, ...]:
+    """Split a comma (or newline) separated list, dropping blanks."""
+    parts = text.replace("\n", ",").split(",")
+    return tuple(p.strip() for p in parts if p.strip())
+
+
+def default_authfile(home: Path) -> Path | None:
+    """``~/.docker/config.json`` when it exists: the file docker, podman and skopeo share."""
+    candidate = home / ".docker" / "config.json"
+    return candidate if candidate.is_file() else None
+
+
+class Settings(BaseModel):
+    """Everything imgsync can be told, with its default. Secrets are ``SecretStr``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    mappings: str | None = None
+    dockerhub_username: str | None = None
+    dockerhub_token: SecretStr | None = None
+    authfile: Path | None = None
+    dest_prefix: str | None = None
+    insecure_registries: tuple[str, ...] = ()
+    concurrency: int = Field(default=8, ge=1, le=256)
+    check_concurrency: int = Field(default=32, ge=1, le=512)
+    retry_times: int = Field(default=3, ge=0, le=20)
+    copy_timeout: float = Field(default=3600.0, gt=0)
+    registry_timeout: float = Field(default=30.0, gt=0)
+    notify_urls: tuple[SecretStr, ...] = ()
+    notify_on: NotifyPolicy = "always"
+    wpush_key: SecretStr | None = None
+    wpush_channel: str | None = None
+    wpush_api: str = "https://api.wpush.cn"
+    wxpusher_app_token: SecretStr | None = None
+    wxpusher_uids: tuple[str, ...] = ()
+    wxpusher_topic_ids: tuple[int, ...] = ()
+    wxpusher_spts: tuple[SecretStr, ...] = ()
+    wxpusher_api: str = "https://wxpusher.zjiecode.com"
+    broker_url: SecretStr | None = None
+    result_backend: SecretStr | None = None
+    queue: str = "imgsync"
+    task_soft_time_limit: float = Field(default=3600.0, gt=0)
+    task_time_limit: float = Field(default=3900.0, gt=0)
+    visibility_timeout: float = Field(default=7200.0, gt=0)
+    result_expires: float = Field(default=7 * 24 * 3600.0, gt=0)
+    task_max_retries: int = Field(default=5, ge=0, le=100)
+    lock_retry_delay: float = Field(default=15.0, gt=0)
+    github_step_summary: Path | None = None
+
+    @field_validator("dockerhub_username", "dest_prefix", "mappings", "wpush_channel")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, home: Path | None = None
+    ) -> Settings:
+        """Build settings from the environment; blank variables count as unset."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for name, field_name in ENV_VARS.items():
+            raw = env.get(name, "").strip()
+            if raw:
+                values[field_name] = split_list(raw) if field_name in _LIST_FIELDS else raw
+        if "authfile" not in values:
+            values["authfile"] = default_authfile(home or Path.home())
+        return cls.build(values)
+
+    @classmethod
+    def build(cls, values: Mapping[str, Any]) -> Settings:
+        """Validate ``values``; a bad one becomes a ConfigError naming the variable."""
+        try:
+            return cls.model_validate(dict(values))
+        except ValidationError as exc:
+            raise ConfigError(_describe(exc)) from None
+
+    def merged(self, **overrides: Any) -> Settings:
+        """These settings with command-line values laid over them (``None`` = not given)."""
+        given = {k: v for k, v in overrides.items() if v is not None and v != ()}
+        if not given:
+            return self
+        return Settings.build({**self.model_dump(), **given})
+
+    @property
+    def result_backend_url(self) -> str | None:
+        """The result backend, defaulting to the broker URL."""
+        backend = self.result_backend or self.broker_url
+        return backend.get_secret_value() if backend else None
+
+    @property
+    def distributed(self) -> bool:
+        return self.broker_url is not None
+
+
+_FIELD_TO_ENV = {field_name: env for env, field_name in ENV_VARS.items()}
+
+
+def _describe(exc: ValidationError) -> str:
+    """One line per bad setting, naming the environment variable; never the value."""
+    lines = []
+    for error in exc.errors():
+        field_name = str(error["loc"][0]) if error["loc"] else "?"
+        env = _FIELD_TO_ENV.get(field_name, field_name)
+        lines.append(f"invalid setting {env} ({field_name}): {error['msg']}")
+    return "; ".join(lines)

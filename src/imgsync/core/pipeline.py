@@ -1,0 +1,135 @@
+"""The inspect → compare → copy pipeline for one mapping, shared by every mode.
+
+The compare uses digests read with HEAD requests only: Docker Hub counts manifest
+GETs as pulls and HEADs as free, so an unchanged image costs no quota. The copy is
+pinned to the digest just compared, so a tag moving upstream mid-run cannot make us
+copy something else than what we decided to copy.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+from imgsync.core.mapping import SyncItem
+from imgsync.core.reference import ImageReference
+from imgsync.core.result import Category, ErrorInfo, Status, SyncResult
+from imgsync.errors import ImgsyncError, NotFound
+
+log = logging.getLogger(__name__)
+
+
+class DigestReader(Protocol):
+    """Reads a manifest digest with a HEAD request; ``None`` when the tag does not exist."""
+
+    def head_digest(self, ref: ImageReference) -> str | None: ...
+
+
+class Copier(Protocol):
+    """Copies every platform of ``source`` to ``destination``, keeping digests."""
+
+    def copy(self, source: ImageReference, destination: ImageReference) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    status: Status
+    source_digest: str | None = None
+    destination_digest: str | None = None
+    error: ErrorInfo | None = None
+
+
+def sync_item(
+    item: SyncItem,
+    *,
+    registry: DigestReader,
+    copier: Copier,
+    dry_run: bool = False,
+    worker: str = "",
+    attempts: int = 1,
+    clock: Callable[[], float] = time.monotonic,
+) -> SyncResult:
+    """Bring one destination up to date; every failure becomes a ``failed`` result."""
+    started = clock()
+    outcome = _guarded(item, registry, copier, dry_run)
+    result = SyncResult(
+        source=str(item.source),
+        destination=str(item.destination),
+        status=outcome.status,
+        source_digest=outcome.source_digest,
+        destination_digest=outcome.destination_digest,
+        error=outcome.error,
+        attempts=attempts,
+        duration_s=clock() - started,
+        worker=worker,
+    )
+    _log_result(result)
+    return result
+
+
+def _guarded(item: SyncItem, registry: DigestReader, copier: Copier, dry_run: bool) -> _Outcome:
+    """Run the steps; turn any exception into a failed outcome so other mappings go on."""
+    try:
+        return _steps(item, registry, copier, dry_run)
+    except Exception as exc:  # a bug or an unforeseen library error must not stop the run
+        return _Outcome(Status.FAILED, error=describe_exception(exc))
+
+
+#: Celery's time-limit exceptions, recognised by name so the core never imports celery.
+TIMEOUT_NAMES = frozenset({"SoftTimeLimitExceeded", "TimeLimitExceeded"})
+
+
+def describe_exception(exc: Exception) -> ErrorInfo:
+    """The category and message a failed result shows for ``exc``."""
+    if isinstance(exc, ImgsyncError):
+        return ErrorInfo(exc.category, str(exc))
+    if isinstance(exc, TimeoutError) or type(exc).__name__ in TIMEOUT_NAMES:
+        return ErrorInfo(Category.TIMEOUT, f"time limit exceeded ({type(exc).__name__})")
+    log.error("unexpected error", exc_info=exc)
+    return ErrorInfo(Category.OTHER, f"unexpected {type(exc).__name__}: {exc}")
+
+
+def _steps(item: SyncItem, registry: DigestReader, copier: Copier, dry_run: bool) -> _Outcome:
+    source_digest = _source_digest(item.source, registry)
+    destination_digest = registry.head_digest(item.destination)
+    if destination_digest == source_digest:
+        return _Outcome(Status.SKIPPED, source_digest, destination_digest)
+    if dry_run:
+        return _Outcome(Status.WOULD_SYNC, source_digest, destination_digest)
+    pinned = replace(item.source, tag=None, digest=source_digest)
+    copier.copy(pinned, item.destination)
+    return _verify(item, registry, source_digest)
+
+
+def _source_digest(source: ImageReference, registry: DigestReader) -> str:
+    digest = registry.head_digest(source)
+    if digest is None:
+        raise NotFound(f"source {source} does not exist (manifest unknown)")
+    return digest
+
+
+def _verify(item: SyncItem, registry: DigestReader, source_digest: str) -> _Outcome:
+    """The copy only counts when the destination now serves the source's digest."""
+    written = registry.head_digest(item.destination)
+    if written == source_digest:
+        return _Outcome(Status.SYNCED, source_digest, written)
+    message = f"destination has {written or 'nothing'} after the copy, expected {source_digest}"
+    return _Outcome(
+        Status.FAILED, source_digest, written, ErrorInfo(Category.DIGEST_MISMATCH, message)
+    )
+
+
+def _log_result(result: SyncResult) -> None:
+    """One line per mapping: outcome and duration (the worker log users grep)."""
+    reason = f" ({result.error.category}: {result.error.message})" if result.error else ""
+    log.info(
+        "%s %s -> %s in %.2fs%s",
+        result.status.value,
+        result.source,
+        result.destination,
+        result.duration_s,
+        reason,
+    )

@@ -1,0 +1,143 @@
+"""What one mapping and one run end as; the records that cross the broker and fill reports."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Status(StrEnum):
+    """Outcome of one mapping; values are the report's JSON strings."""
+
+    SYNCED = "synced"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    WOULD_SYNC = "would_sync"
+
+
+class Category(StrEnum):
+    """Why a mapping failed; lets users (and retries) tell faults apart."""
+
+    AUTH = "auth"
+    NOT_FOUND = "not_found"
+    RATE_LIMITED = "rate_limited"
+    NETWORK = "network"
+    UNSUPPORTED = "unsupported"
+    DIGEST_MISMATCH = "digest_mismatch"
+    TIMEOUT = "timeout"
+    INTERRUPTED = "interrupted"
+    LOST = "lost"
+    OTHER = "other"
+
+
+RETRYABLE = frozenset({Category.NETWORK, Category.RATE_LIMITED, Category.TIMEOUT})
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorInfo:
+    """A failure's category and a short, secret-free message."""
+
+    category: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class SyncResult:
+    """The outcome of one mapping; ``to_dict`` is exactly the report's JSON object."""
+
+    source: str
+    destination: str
+    status: Status
+    source_digest: str | None = None
+    destination_digest: str | None = None
+    error: ErrorInfo | None = None
+    attempts: int = 1
+    duration_s: float = 0.0
+    worker: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["status"] = self.status.value
+        data["duration_s"] = round(self.duration_s, 3)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SyncResult:
+        fields = dict(data)
+        fields["status"] = Status(fields["status"])
+        error = fields.get("error")
+        fields["error"] = ErrorInfo(**error) if error else None
+        return cls(**fields)
+
+    @property
+    def retryable(self) -> bool:
+        """True when a later attempt may succeed (network, rate limit, timeout)."""
+        return self.error is not None and self.error.category in RETRYABLE
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyOutcome:
+    """How one notification channel fared; a failure never changes the run's results."""
+
+    channel: str
+    ok: bool
+    detail: str = ""
+
+
+def summarize(results: Iterable[SyncResult]) -> dict[str, int]:
+    """Count results per status; every status appears, zero or not."""
+    counts = Counter(r.status for r in results)
+    return {status.value: counts.get(status, 0) for status in Status}
+
+
+@dataclass(frozen=True, slots=True)
+class RunReport:
+    """One run's results in input order, plus when and how it ran."""
+
+    run_id: str
+    mode: str
+    started_at: str
+    finished_at: str
+    results: tuple[SyncResult, ...]
+    notifications: tuple[NotifyOutcome, ...] = field(default=())
+
+    @property
+    def summary(self) -> dict[str, int]:
+        return summarize(self.results)
+
+    @property
+    def failed(self) -> bool:
+        return any(r.status is Status.FAILED for r in self.results)
+
+    @property
+    def changed(self) -> bool:
+        """True when something was (or would be) copied."""
+        return any(r.status in (Status.SYNCED, Status.WOULD_SYNC) for r in self.results)
+
+    def by_status(self, status: Status) -> list[SyncResult]:
+        return [r for r in self.results if r.status is status]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "mode": self.mode,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "summary": self.summary,
+            "results": [r.to_dict() for r in self.results],
+            "notifications": [asdict(n) for n in self.notifications],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunReport:
+        return cls(
+            run_id=data["run_id"],
+            mode=data["mode"],
+            started_at=data["started_at"],
+            finished_at=data["finished_at"],
+            results=tuple(SyncResult.from_dict(r) for r in data["results"]),
+            notifications=tuple(NotifyOutcome(**n) for n in data.get("notifications", ())),
+        )

@@ -1,0 +1,1 @@
+"""The producer: the ``imgsync`` command line, embedded and distributed runners."""

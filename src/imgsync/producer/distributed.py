@@ -1,0 +1,156 @@
+"""The producer's side of a Celery run: enqueue, follow progress, fetch the report.
+
+The producer never runs a mapping itself. It follows the run through the run
+store in Redis, so Ctrl-C here only stops the waiting: the workers go on, and
+``imgsync status RUN_ID`` picks the run up again.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import click
+import redis
+
+from imgsync.adapters.runstore import RunPlan, RunStore, connect
+from imgsync.config.settings import Settings
+from imgsync.core.mapping import SyncItem
+from imgsync.core.render import render_console
+from imgsync.core.result import RunReport, SyncResult
+from imgsync.errors import ConfigError, ImgsyncError
+from imgsync.producer.progress import progress
+
+EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+POLL_S = 0.5
+#: How long the producer keeps trying when Redis cannot be reached.
+OUTAGE_LIMIT_S = 300.0
+
+
+class RunStateLost(ImgsyncError):
+    """Redis stayed unreachable, or forgot the run; the workers may still be going."""
+
+
+def open_store(settings: Settings) -> RunStore:
+    return RunStore(connect(settings.result_backend_url), expires=settings.result_expires)
+
+
+def run_distributed_command(
+    items: Sequence[SyncItem], settings: Settings, options: Mapping[str, Any]
+) -> int:
+    """Enqueue the run; unless ``--no-wait``, follow it and finish like embedded mode."""
+    from imgsync.producer.sync_command import finish
+
+    store = open_store(settings)
+    plan = _enqueue(items, settings, store, dry_run=options["dry_run"])
+    click.echo(f"run id: {plan.run_id}", err=options["no_wait"] is False)
+    if options["no_wait"]:
+        return EXIT_OK
+    try:
+        with progress(len(items), quiet=options["quiet"]) as sink:
+            report = wait_for_report(store, plan, on_result=sink)
+    except KeyboardInterrupt:
+        click.echo(f"stopped waiting; the run goes on: imgsync status {plan.run_id}", err=True)
+        return EXIT_INTERRUPTED
+    return finish(report, settings, options, interrupted=False)
+
+
+def _enqueue(
+    items: Sequence[SyncItem], settings: Settings, store: RunStore, *, dry_run: bool
+) -> RunPlan:
+    from imgsync.workers import app
+    from imgsync.workers.app import configure
+    from imgsync.workers.canvas import build_items_plan
+
+    configure(app, settings)
+    try:
+        return build_items_plan(items, store, dry_run=dry_run)
+    except (redis.ConnectionError, OSError) as exc:
+        raise ConfigError(f"cannot reach the broker or result backend: {exc}") from None
+
+
+def wait_for_report(
+    store: RunStore,
+    plan: RunPlan,
+    *,
+    on_result: Callable[[SyncResult], None],
+    poll: float = POLL_S,
+    outage_limit: float = OUTAGE_LIMIT_S,
+) -> RunReport:
+    """Poll the run store until the report is there, announcing results as they arrive."""
+    seen: set[int] = set()
+    down_since: float | None = None
+    while True:
+        try:
+            report = _poll_once(store, plan, seen, on_result)
+            down_since = None
+        except redis.ConnectionError:
+            down_since = _note_outage(down_since, outage_limit, plan.run_id)
+            report = None
+        if report is not None:
+            return report
+        time.sleep(poll)
+
+
+def _poll_once(
+    store: RunStore, plan: RunPlan, seen: set[int], on_result: Callable[[SyncResult], None]
+) -> RunReport | None:
+    for index, result in sorted(store.results(plan.run_id).items()):
+        if index not in seen:
+            seen.add(index)
+            on_result(result)
+    report = store.report(plan.run_id)
+    if report is None and store.plan(plan.run_id) is None:
+        raise RunStateLost(_lost_message(plan.run_id, "Redis no longer knows this run"))
+    return report
+
+
+def _note_outage(down_since: float | None, limit: float, run_id: str) -> float:
+    now = time.monotonic()
+    if down_since is None:
+        click.echo("result backend unreachable; retrying…", err=True)
+        return now
+    if now - down_since > limit:
+        raise RunStateLost(_lost_message(run_id, f"Redis unreachable for {limit:.0f}s"))
+    return down_since
+
+
+def _lost_message(run_id: str, why: str) -> str:
+    return (
+        f"run state lost ({why}). The workers may still finish the run: check "
+        f"`imgsync status {run_id}`. Re-running the same sync is safe: images already "
+        "synced are skipped."
+    )
+
+
+def show_status(settings: Settings, run_id: str, *, as_json: bool) -> int:
+    """Print a run's final report, or its progress while it is still going."""
+    store = open_store(settings)
+    report = store.report(run_id)
+    if report is not None:
+        click.echo(json.dumps(report.to_dict(), indent=2) if as_json else render_console(report))
+        return EXIT_FAILED if report.failed else EXIT_OK
+    plan = store.plan(run_id)
+    if plan is None:
+        click.echo(f"imgsync: error: unknown run {run_id} (or expired)", err=True)
+        return EXIT_INPUT
+    _print_progress(plan, store.results(run_id), as_json)
+    return EXIT_OK
+
+
+def _print_progress(plan: RunPlan, done: Mapping[int, SyncResult], as_json: bool) -> None:
+    if as_json:
+        data = {
+            "run_id": plan.run_id,
+            "state": "running",
+            "total": len(plan.items),
+            "done": len(done),
+            "results": [done[i].to_dict() for i in sorted(done)],
+        }
+        click.echo(json.dumps(data, indent=2))
+        return
+    click.echo(f"run {plan.run_id}: running, {len(done)}/{len(plan.items)} mappings done")
+    sys.stdout.flush()

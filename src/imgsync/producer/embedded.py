@@ -1,0 +1,131 @@
+"""The in-process runner: the whole pipeline on a thread pool, no broker needed.
+
+Digest checks are cheap HEAD requests and run ``check_concurrency`` at a time over
+kept-alive connections; copies are heavy skopeo processes, limited separately to
+``concurrency`` by a semaphore around the copier. An interrupt stops new work,
+lets running copies finish, and reports what was not done.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from functools import partial
+
+from imgsync.adapters.notify import notify_all
+from imgsync.config.settings import Settings
+from imgsync.core.clock import new_run_id, utc_now
+from imgsync.core.mapping import SyncItem
+from imgsync.core.pipeline import Copier, DigestReader, sync_item
+from imgsync.core.reference import ImageReference
+from imgsync.core.result import Category, ErrorInfo, RunReport, Status, SyncResult
+from imgsync.runtime.services import build_channels, build_services
+
+ResultSink = Callable[[SyncResult], None]
+
+
+@dataclass(slots=True)
+class LimitedCopier:
+    """Lets at most ``limit`` copies run at once, whatever the number of check threads."""
+
+    copier: Copier
+    slots: threading.Semaphore
+
+    def copy(self, source: ImageReference, destination: ImageReference) -> str | None:
+        with self.slots:
+            return self.copier.copy(source, destination)
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    """Results in input order, and whether an interrupt cut the run short."""
+
+    results: list[SyncResult]
+    interrupted: bool
+
+
+def run_items(
+    items: Sequence[SyncItem],
+    *,
+    registry: DigestReader,
+    copier: Copier,
+    concurrency: int,
+    check_concurrency: int,
+    dry_run: bool = False,
+    worker: str = "",
+    on_result: ResultSink | None = None,
+) -> RunOutcome:
+    """Sync every item; an interrupt (Ctrl-C, SIGTERM) ends with a partial, honest outcome."""
+    limited = LimitedCopier(copier, threading.Semaphore(concurrency))
+    task = partial(sync_item, registry=registry, copier=limited, dry_run=dry_run, worker=worker)
+    pool = ThreadPoolExecutor(max(check_concurrency, concurrency), thread_name_prefix="imgsync")
+    futures = [pool.submit(_notify, task, item, on_result) for item in items]
+    try:
+        return RunOutcome([f.result() for f in futures], interrupted=False)
+    except KeyboardInterrupt:
+        pool.shutdown(wait=True, cancel_futures=True)
+        return RunOutcome(_partial(items, futures, worker), interrupted=True)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _notify(
+    task: Callable[[SyncItem], SyncResult], item: SyncItem, on_result: ResultSink | None
+) -> SyncResult:
+    result = task(item)
+    if on_result is not None:
+        on_result(result)
+    return result
+
+
+def _partial(
+    items: Sequence[SyncItem], futures: list[Future[SyncResult]], worker: str
+) -> list[SyncResult]:
+    """What finished keeps its result; the rest is ``failed`` with category ``interrupted``."""
+    return [
+        f.result() if f.done() and not f.cancelled() else _interrupted(item, worker)
+        for item, f in zip(items, futures, strict=True)
+    ]
+
+
+def _interrupted(item: SyncItem, worker: str) -> SyncResult:
+    return SyncResult(
+        source=str(item.source),
+        destination=str(item.destination),
+        status=Status.FAILED,
+        error=ErrorInfo(Category.INTERRUPTED, "run interrupted before this mapping finished"),
+        attempts=0,
+        worker=worker,
+    )
+
+
+def run_embedded(
+    items: Sequence[SyncItem],
+    settings: Settings,
+    *,
+    dry_run: bool = False,
+    on_result: ResultSink | None = None,
+) -> tuple[RunReport, bool]:
+    """The whole embedded run: sync, report, notify once. Returns (report, interrupted)."""
+    channels = build_channels(settings)  # bad notify URLs fail here, before any copy
+    run_id, started = new_run_id(), utc_now()
+    services = build_services(settings)
+    try:
+        outcome = run_items(
+            items,
+            registry=services.registry,
+            copier=services.copier,
+            concurrency=settings.concurrency,
+            check_concurrency=settings.check_concurrency,
+            dry_run=dry_run,
+            worker=f"embedded@{socket.gethostname()}",
+            on_result=on_result,
+        )
+    finally:
+        services.close()
+    report = RunReport(run_id, "embedded", started, utc_now(), tuple(outcome.results))
+    sent = notify_all(channels, report, policy=settings.notify_on)
+    return replace(report, notifications=sent), outcome.interrupted

@@ -1,0 +1,83 @@
+"""What ``imgsync sync`` does once its options are parsed: one place for both modes."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Mapping
+from types import FrameType
+from typing import Any
+
+import click
+
+from imgsync.config.settings import Settings
+from imgsync.core.render import render_console
+from imgsync.core.result import RunReport
+from imgsync.producer.inputs import load_items
+from imgsync.producer.progress import progress
+from imgsync.producer.reporting import check_writable, write_outputs
+
+EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
+
+
+def settings_for(settings: Settings, options: Mapping[str, Any]) -> Settings:
+    """Command-line options laid over the environment's settings."""
+    return settings.merged(
+        dest_prefix=options["dest_prefix"],
+        concurrency=options["concurrency"],
+        check_concurrency=options["check_concurrency"],
+        insecure_registries=tuple(options["insecure_registry"]) or None,
+        authfile=options["authfile"],
+        notify_urls=tuple(options["notify"]) or None,
+        notify_on=options["notify_on"],
+        broker_url=options["broker"],
+    )
+
+
+def run_sync_command(env_settings: Settings, options: Mapping[str, Any]) -> int:
+    """Validate everything first, run in the chosen mode, write outputs, return the exit code."""
+    settings = settings_for(env_settings, options)
+    items = load_items(options["arguments"], options["mappings"], options["file"], settings)
+    check_writable(options["report_path"], options["summary_markdown"])
+    if settings.distributed:
+        from imgsync.producer.distributed import run_distributed_command
+
+        return run_distributed_command(items, settings, options)
+    with _sigterm_as_interrupt(), progress(len(items), quiet=options["quiet"]) as sink:
+        from imgsync.producer.embedded import run_embedded
+
+        report, interrupted = run_embedded(
+            items, settings, dry_run=options["dry_run"], on_result=sink
+        )
+    return finish(report, settings, options, interrupted=interrupted)
+
+
+def finish(
+    report: RunReport, settings: Settings, options: Mapping[str, Any], *, interrupted: bool
+) -> int:
+    """Print the summary, write the files, and choose the exit code."""
+    click.echo(render_console(report))
+    write_outputs(
+        report,
+        report_path=options["report_path"],
+        markdown_path=options["summary_markdown"],
+        step_summary=settings.github_step_summary,
+    )
+    if options["report_path"]:
+        click.echo(f"report: {options['report_path']}")
+    if interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_FAILED if report.failed else EXIT_OK
+
+
+class _sigterm_as_interrupt:  # noqa: N801 - used like a function
+    """SIGTERM (a CI job cancelled, ``docker stop``) ends the run like Ctrl-C does."""
+
+    def __enter__(self) -> None:
+        self.previous = signal.signal(signal.SIGTERM, self._raise)
+
+    def __exit__(self, *exc: object) -> None:
+        signal.signal(signal.SIGTERM, self.previous)
+
+    @staticmethod
+    def _raise(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt

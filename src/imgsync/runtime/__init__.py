@@ -1,0 +1,1 @@
+"""Wiring shared by the embedded runner and the Celery workers: settings → adapters."""

@@ -1,0 +1,24 @@
+"""The Celery application, configured from the environment's settings."""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from imgsync.config.celery import celery_config
+from imgsync.config.settings import Settings
+from imgsync.workers.context import set_settings
+
+
+def create_app(settings: Settings) -> Celery:
+    """An app configured for ``settings``; the workers' context keeps them for the tasks."""
+    celery_app = Celery("imgsync", set_as_current=True)
+    configure(celery_app, settings)
+    return celery_app
+
+
+def configure(celery_app: Celery, settings: Settings) -> None:
+    celery_app.conf.update(celery_config(settings))
+    set_settings(settings)
+
+
+app = create_app(Settings.from_env())

@@ -1,0 +1,50 @@
+"""Build and enqueue one run: a chord of ``sync_image`` tasks and ``aggregate_run``.
+
+Task ids are chosen here and stored in the run plan, so progress, status and the
+errback can follow every mapping without asking the broker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from celery import chord, group
+from kombu.utils.uuid import uuid
+
+from imgsync.adapters.runstore import RunPlan, RunStore
+from imgsync.core.clock import new_run_id, utc_now
+from imgsync.core.mapping import SyncItem
+from imgsync.workers.tasks import aggregate_run, on_run_error, sync_image
+
+
+def plan_run(items: Sequence[SyncItem], *, dry_run: bool) -> RunPlan:
+    """Ids for the run, every task and the chord body."""
+    return RunPlan(
+        run_id=new_run_id(),
+        started_at=utc_now(),
+        items=tuple(item.to_dict() for item in items),
+        task_ids=tuple(uuid() for _ in items),
+        body_id=uuid(),
+        dry_run=dry_run,
+    )
+
+
+def enqueue(plan: RunPlan, store: RunStore) -> None:
+    """Store the plan first (the errback needs it), then send the chord."""
+    store.save_plan(plan)
+    header = group(
+        sync_image.signature(
+            kwargs={"item": item, "index": i, "run_id": plan.run_id, "dry_run": plan.dry_run},
+            task_id=task_id,
+        )
+        for i, (item, task_id) in enumerate(zip(plan.items, plan.task_ids, strict=True))
+    )
+    body = aggregate_run.signature(kwargs={"run_id": plan.run_id}, task_id=plan.body_id)
+    body.on_error(on_run_error.signature(kwargs={"run_id": plan.run_id}))
+    chord(header)(body)
+
+
+def build_items_plan(items: Sequence[SyncItem], store: RunStore, *, dry_run: bool) -> RunPlan:
+    plan = plan_run(items, dry_run=dry_run)
+    enqueue(plan, store)
+    return plan

@@ -1,0 +1,56 @@
+"""Per-process state of a worker: its settings and the adapters built from them.
+
+Adapters are built lazily in each pool process (after the fork), so no HTTP
+session or Redis connection is shared between processes.
+"""
+
+from __future__ import annotations
+
+import os
+
+import redis
+
+from imgsync.adapters.runstore import RunStore, connect
+from imgsync.config.settings import Settings
+from imgsync.runtime.services import Services, build_services
+
+_state: dict[str, object] = {}
+
+
+def set_settings(settings: Settings) -> None:
+    _state.clear()
+    _state["settings"] = settings
+
+
+def get_settings() -> Settings:
+    settings = _state.get("settings")
+    if not isinstance(settings, Settings):
+        settings = Settings.from_env()
+        set_settings(settings)
+    return settings
+
+
+def _per_process(name: str) -> str:
+    return f"{name}:{os.getpid()}"
+
+
+def services() -> Services:
+    """The registry pool and copier of this process."""
+    key = _per_process("services")
+    found = _state.get(key)
+    if not isinstance(found, Services):
+        found = _state[key] = build_services(get_settings())
+    return found
+
+
+def redis_client() -> redis.Redis:
+    """This process's client for the result backend (locks and run state)."""
+    key = _per_process("redis")
+    found = _state.get(key)
+    if not isinstance(found, redis.Redis):
+        found = _state[key] = connect(get_settings().result_backend_url)
+    return found
+
+
+def run_store() -> RunStore:
+    return RunStore(redis_client(), expires=get_settings().result_expires)

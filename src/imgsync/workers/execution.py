@@ -1,0 +1,118 @@
+"""What the tasks do, kept apart from the task declarations so each stays a few lines."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from imgsync.adapters.destination_lock import destination_lock
+from imgsync.adapters.notify import notify_all
+from imgsync.adapters.runstore import RunPlan
+from imgsync.config.settings import Settings
+from imgsync.core.clock import utc_now
+from imgsync.core.mapping import SyncItem
+from imgsync.core.pipeline import sync_item
+from imgsync.core.result import Category, ErrorInfo, RunReport, Status, SyncResult
+from imgsync.runtime.services import build_channels
+from imgsync.workers import context
+
+log = logging.getLogger(__name__)
+
+
+def run_one(
+    item: SyncItem, index: int, run_id: str, *, request: Any, dry_run: bool, attempts: int
+) -> SyncResult:
+    """The shared pipeline under the destination lock (raises DestinationBusy)."""
+    settings, services = context.get_settings(), context.services()
+    ttl = settings.task_time_limit + 60
+    owner = f"{run_id}:{index}:{request.id}"
+    with destination_lock(context.redis_client(), str(item.destination), owner=owner, ttl=ttl):
+        return sync_item(
+            item,
+            registry=services.registry,
+            copier=services.copier,
+            dry_run=dry_run,
+            worker=request.hostname or "",
+            attempts=attempts,
+        )
+
+
+def lock_wait_exhausted(settings: Settings, lock_waits: int) -> bool:
+    """Wait for a busy destination at most about twice the hard time limit."""
+    return lock_waits * settings.lock_retry_delay > 2 * settings.task_time_limit
+
+
+def busy_result(item: SyncItem, *, attempts: int, worker: str) -> SyncResult:
+    return _failed(
+        item, Category.OTHER, "destination stayed locked by another run", worker, attempts
+    )
+
+
+def _failed(
+    item: SyncItem | dict[str, str],
+    category: str,
+    message: str,
+    worker: str = "",
+    attempts: int = 1,
+) -> SyncResult:
+    data = item.to_dict() if isinstance(item, SyncItem) else item
+    return SyncResult(
+        source=data["source"],
+        destination=data["destination"],
+        status=Status.FAILED,
+        error=ErrorInfo(category, message),
+        attempts=attempts,
+        worker=worker,
+    )
+
+
+def finish_run(run_id: str, raw_results: Sequence[dict[str, Any]]) -> RunReport:
+    """Build, store and announce the report from the chord's results (input order)."""
+    results = tuple(SyncResult.from_dict(r) for r in raw_results)
+    return _publish(run_id, results)
+
+
+def salvage_run(run_id: str, reason: str) -> RunReport:
+    """A report from what the tasks recorded; what never finished is named as failed."""
+    store = context.run_store()
+    plan = store.plan(run_id)
+    if plan is None:
+        raise LookupError(f"run {run_id} has no stored plan (expired?)")
+    done = store.results(run_id)
+    results = tuple(done.get(i) or _missing(plan, i, reason) for i in range(len(plan.items)))
+    return _publish(run_id, results)
+
+
+def _missing(plan: RunPlan, index: int, reason: str) -> SyncResult:
+    """Why a mapping has no result: ask the backend what became of its task."""
+    from imgsync.workers.app import app
+
+    outcome = app.AsyncResult(plan.task_ids[index])
+    category, message = _classify_lost(outcome.state, outcome.result, reason)
+    return _failed(plan.items[index], category, message, attempts=0)
+
+
+def _classify_lost(state: str, error: object, reason: str) -> tuple[str, str]:
+    name = type(error).__name__
+    if name in ("TimeLimitExceeded", "SoftTimeLimitExceeded"):
+        return Category.TIMEOUT, f"hard time limit exceeded: {error}"
+    if state == "REVOKED":
+        return Category.INTERRUPTED, "task revoked"
+    if name == "WorkerLostError":
+        return Category.LOST, f"worker lost: {error}"
+    return Category.LOST, f"no result ({state}): {reason}"
+
+
+def _publish(run_id: str, results: tuple[SyncResult, ...]) -> RunReport:
+    store = context.run_store()
+    plan = store.plan(run_id)
+    started = plan.started_at if plan else utc_now()
+    report = RunReport(run_id, "celery", started, utc_now(), results)
+    settings = context.get_settings()
+    sent = notify_all(build_channels(settings), report, policy=settings.notify_on)
+    report = replace(report, notifications=sent)
+    store.save_report(report)
+    log.info("run %s finished: %s", run_id, report.summary)
+    return report

@@ -1,0 +1,74 @@
+"""The Celery tasks: deserialise, call the core, handle retries. Nothing else.
+
+Expected failures are *returned* as ``failed`` results so the chord body always
+runs; what a task cannot catch (hard time limit, lost worker, revoke) reaches
+``on_run_error``, which still writes a report naming those mappings as failed.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from celery import Task
+
+from imgsync.adapters.destination_lock import DestinationBusy
+from imgsync.core.mapping import SyncItem
+from imgsync.core.result import RunReport
+from imgsync.workers import context
+from imgsync.workers.app import app
+from imgsync.workers.execution import (
+    busy_result,
+    finish_run,
+    lock_wait_exhausted,
+    run_one,
+    salvage_run,
+)
+
+
+def backoff(base: float, attempt: int, cap: float = 600.0) -> float:
+    """Exponential backoff with full jitter, so retries of many tasks spread out."""
+    return random.uniform(0, min(cap, base * 2**attempt))
+
+
+@app.task(bind=True, name="imgsync.sync_image", max_retries=None)
+def sync_image(
+    self: Task,
+    item: dict[str, str],
+    index: int,
+    run_id: str,
+    dry_run: bool = False,
+    failures: int = 0,
+    lock_waits: int = 0,
+) -> dict[str, Any]:
+    """Sync one mapping; retry later when its destination is locked or a fault may pass."""
+    settings, kwargs = context.get_settings(), dict(self.request.kwargs)
+    mapping = SyncItem.from_dict(item)
+    try:
+        result = run_one(
+            mapping, index, run_id, request=self.request, dry_run=dry_run, attempts=failures + 1
+        )
+    except DestinationBusy:
+        if lock_wait_exhausted(settings, lock_waits):
+            result = busy_result(mapping, attempts=failures + 1, worker=self.request.hostname)
+        else:
+            kwargs["lock_waits"] = lock_waits + 1
+            raise self.retry(kwargs=kwargs, countdown=settings.lock_retry_delay) from None
+    if result.retryable and failures < settings.task_max_retries:
+        kwargs["failures"] = failures + 1
+        raise self.retry(kwargs=kwargs, countdown=backoff(2.0, failures))
+    context.run_store().add_result(run_id, index, result)
+    return result.to_dict()
+
+
+@app.task(name="imgsync.aggregate_run")
+def aggregate_run(results: list[dict[str, Any]], run_id: str) -> dict[str, Any]:
+    """The chord body: one report and one notification for the whole run."""
+    report: RunReport = finish_run(run_id, results)
+    return report.to_dict()
+
+
+@app.task(name="imgsync.on_run_error")
+def on_run_error(request: Any, exc: BaseException, traceback: Any, run_id: str) -> None:
+    """Errback of the chord body: a task died in a way it could not report itself."""
+    salvage_run(run_id, reason=f"{type(exc).__name__}: {exc}")

@@ -1,0 +1,1 @@
+"""Real-process test rig: registries, token server, Redis and OCI test images."""
