@@ -25,6 +25,30 @@ from dataclasses import dataclass
 #: How long a child gets between SIGTERM and SIGKILL.
 GRACE_S = 5.0
 _PR_SET_PDEATHSIG = 1
+#: What a child may see of our environment: enough to run and reach a proxy, no tokens.
+_PASSED_ENV = (
+    "PATH",
+    "HOME",
+    "LANG",
+    "LC_ALL",
+    "TMPDIR",
+    "XDG_RUNTIME_DIR",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "CONTAINERS_REGISTRIES_CONF",
+    "CONTAINERS_POLICY_JSON",
+)
+
+
+def child_env() -> dict[str, str]:
+    """Our environment minus everything not listed: DOCKERHUB_TOKEN and friends stay here."""
+    return {name: os.environ[name] for name in _PASSED_ENV if name in os.environ}
 
 
 def _load_prctl() -> Callable[..., int] | None:
@@ -76,6 +100,7 @@ def _spawn(argv: Sequence[str]) -> subprocess.Popen[str]:
         encoding="utf-8",
         errors="replace",
         start_new_session=True,
+        env=child_env(),
         preexec_fn=_die_with_parent_hook(),  # noqa: PLW1509 - nothing else can set PDEATHSIG
     )
 

@@ -1,0 +1,122 @@
+"""Run the real ``imgsync`` command as a subprocess, the way users and CI run it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tests.rig.authfile import write_auths
+from tests.rig.registry import Registry
+
+IMGSYNC = [sys.executable, "-m", "imgsync"]
+#: Environment variables of the developer's shell that must not leak into a test run.
+SCRUBBED = (
+    "DOCKER_SYNC_MAPPINGS",
+    "DOCKERHUB_USERNAME",
+    "DOCKERHUB_TOKEN",
+    "REGISTRY_AUTH_FILE",
+    "IMGSYNC_BROKER_URL",
+    "IMGSYNC_RESULT_BACKEND",
+    "IMGSYNC_NOTIFY",
+    "WPUSH_KEY",
+    "WXPUSHER_APP_TOKEN",
+    "WXPUSHER_SPT",
+    "GITHUB_STEP_SUMMARY",
+)
+
+
+@dataclass(frozen=True)
+class Ran:
+    """What one run printed and returned, plus its JSON report when one was asked for."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    report: dict[str, Any] | None
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def result_for(self, destination_fragment: str) -> dict[str, Any]:
+        assert self.report is not None
+        found = [r for r in self.report["results"] if destination_fragment in r["destination"]]
+        assert len(found) == 1, (destination_fragment, self.report["results"])
+        return found[0]
+
+
+def base_env(home: Path, **extra: str) -> dict[str, str]:
+    """A clean environment: HOME points at an empty dir so no real docker config is read."""
+    env = {k: v for k, v in os.environ.items() if k not in SCRUBBED}
+    env["HOME"] = str(home)
+    env.update(extra)
+    return env
+
+
+def authfile_for(path: Path, registries: Iterable[Registry]) -> Path:
+    """An auth.json with the credentials of every registry that has some."""
+    write_auths(path, {r.host: r.credentials for r in registries if r.credentials})
+    return path
+
+
+def insecure(*registries: Registry) -> str:
+    return ",".join(r.host for r in registries)
+
+
+def run_imgsync(
+    args: Sequence[str],
+    env: Mapping[str, str],
+    *,
+    report: Path | None = None,
+    timeout: float = 180,
+    stdin: str | None = None,
+) -> Ran:
+    """Run ``python -m imgsync ARGS``; read the report back when ``report`` is given."""
+    argv = [*IMGSYNC, *args, *(["--report", str(report)] if report else [])]
+    proc = subprocess.run(
+        argv, env=dict(env), capture_output=True, text=True, timeout=timeout, input=stdin
+    )
+    data = json.loads(report.read_text()) if report and report.exists() else None
+    return Ran(proc.returncode, proc.stdout, proc.stderr, data)
+
+
+class CmdlineSampler:
+    """Samples every process's command line and environment while a run goes on."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def __enter__(self) -> CmdlineSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(0.02):
+            for proc in Path("/proc").iterdir():
+                if proc.name.isdigit():
+                    self._sample(proc)
+
+    def _sample(self, proc: Path) -> None:
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            return
+        if "skopeo" in cmdline or "imgsync" in cmdline:
+            self.seen.append(cmdline)
+
+    @property
+    def skopeo_seen(self) -> bool:
+        return any("skopeo copy" in line for line in self.seen)
