@@ -64,6 +64,7 @@ def build_channels(settings: Settings) -> list[Notifier]:
     return build_notifiers(
         wpush_key=_secret(settings.wpush_key),
         wpush_api=settings.wpush_api,
+        wpush_channel=settings.wpush_channel,
         wxpusher_app_token=_secret(settings.wxpusher_app_token),
         wxpusher_uids=settings.wxpusher_uids,
         wxpusher_topic_ids=settings.wxpusher_topic_ids,

@@ -40,6 +40,7 @@ def build_notifiers(
     *,
     wpush_key: str | None = None,
     wpush_api: str = WPUSH_API,
+    wpush_channel: str | None = None,
     wxpusher_app_token: str | None = None,
     wxpusher_uids: Sequence[str] = (),
     wxpusher_topic_ids: Sequence[int] = (),
@@ -50,7 +51,7 @@ def build_notifiers(
     """Every channel the settings name; empty values mean "not configured"."""
     notifiers: list[Notifier] = []
     if wpush_key:
-        notifiers.append(WPushNotifier(wpush_key, api_base=wpush_api))
+        notifiers.append(WPushNotifier(wpush_key, api_base=wpush_api, channel=wpush_channel))
     notifiers.extend(_wxpusher(wxpusher_app_token, wxpusher_uids, wxpusher_topic_ids, wxpusher_api))
     if wxpusher_spts:
         notifiers.append(WxPusherSimpleNotifier(wxpusher_spts, api_base=wxpusher_api))
