@@ -33,9 +33,10 @@ def run_sync(env: dict[str, str], mapping: str, report: Path) -> int:
 
 
 def demo(work: Path) -> int:
-    with Registry("token", workdir=work / "source") as source, Registry(
-        "htpasswd", workdir=work / "mirror"
-    ) as mirror:
+    with (
+        Registry("token", workdir=work / "source") as source,
+        Registry("htpasswd", workdir=work / "mirror") as mirror,
+    ):
         digest = seed(source, "library/demo", "1.0", tmp_path=work)
         print(f"source  {source.host} (token auth)   library/demo:1.0 = {digest}")
         print(f"mirror  {mirror.host} (password auth)")
