@@ -1,0 +1,84 @@
+"""The import rules of the house plan, checked on the source, and start-up staying light."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parent.parent / "src" / "imgsync"
+
+
+def modules(under: str = "") -> list[Path]:
+    return sorted((SRC / under).rglob("*.py"))
+
+
+def imported_names(path: Path) -> set[str]:
+    """Top-level package names and full dotted names a module imports."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names | {name.split(".")[0] for name in names}
+
+
+def relative(path: Path) -> str:
+    return str(path.relative_to(SRC.parent))
+
+
+def offenders(paths: list[Path], forbidden: set[str]) -> dict[str, set[str]]:
+    found = {relative(p): imported_names(p) & forbidden for p in paths}
+    return {name: bad for name, bad in found.items() if bad}
+
+
+def test_core_does_no_io_and_imports_no_adapter() -> None:
+    forbidden = {
+        "requests",
+        "subprocess",
+        "celery",
+        "click",
+        "redis",
+        "socket",
+        "imgsync.adapters",
+        "imgsync.workers",
+        "imgsync.producer",
+        "imgsync.config",
+    }
+    assert offenders(modules("core"), forbidden) == {}
+
+
+def test_only_workers_import_celery() -> None:
+    others = [p for p in modules() if "workers" not in p.parts]
+    assert offenders(others, {"celery", "kombu"}) == {}
+
+
+def test_only_the_producer_imports_click() -> None:
+    others = [p for p in modules() if "producer" not in p.parts]
+    assert offenders(others, {"click", "rich"}) == {}
+
+
+def test_adapters_never_import_celery_or_click() -> None:
+    assert offenders(modules("adapters"), {"celery", "click", "imgsync.producer"}) == {}
+
+
+def test_only_settings_read_the_environment() -> None:
+    allowed = {"imgsync/config/settings.py", "imgsync/adapters/process.py"}
+    readers = {relative(p) for p in modules() if "os.environ" in p.read_text()}
+    assert readers <= allowed
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["validate", "nginx=myrepo/nginx"]])
+def test_cli_paths_that_need_no_broker_do_not_import_celery(argv: list[str]) -> None:
+    probe = (
+        "import sys, runpy; sys.argv = ['imgsync', *sys.argv[1:]]\n"
+        "try:\n    runpy.run_module('imgsync', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        "print('CELERY-LOADED' if 'celery' in sys.modules else 'CELERY-ABSENT', file=sys.stderr)"
+    )
+    ran = subprocess.run([sys.executable, "-c", probe, *argv], capture_output=True, text=True)
+    assert "CELERY-ABSENT" in ran.stderr, ran.stderr
