@@ -41,11 +41,11 @@ from imgsync.core.reference import DOCKER_HUB, ImageReference
 from imgsync.core.refparse import looks_like_registry_host, parse_reference
 from imgsync.errors import ConfigError, InvalidMapping, InvalidReference, MappingProblem
 
-MAX_ITEMS = 10_000
+MAX_ITEMS = 50_000
 
 _BLANK = " \t\r\f\v"
 _ITEM = re.compile(r"[^,\n]+")
-_PROBE = "probe"
+_PROBE = "probe"  # a throw-away last component, to validate a namespace or prefix
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +72,13 @@ class SyncItem:
         return cls(source, destination)
 
 
+def _field(data: Mapping[str, str], key: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str):
+        raise InvalidReference(repr(value), f"{key} must be a string")
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class _Rules:
     """The settings that change how an item is read."""
@@ -82,13 +89,6 @@ class _Rules:
 
 class _ItemError(Exception):
     """One item is wrong; the message is the reason shown to the user."""
-
-
-def _field(data: Mapping[str, str], key: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str):
-        raise InvalidReference(repr(value), f"{key} must be a string")
-    return value
 
 
 def split_items(text: str) -> list[tuple[int, str]]:
@@ -178,6 +178,16 @@ def _prefixed(source: ImageReference, prefix: str | None) -> str:
 
 def _destination(source: ImageReference, text: str, hub_user: str | None) -> ImageReference:
     destination = _reference("destination", text, default_tag=None, hub_namespace=hub_user)
+    _check_pushable(destination)
+    if destination.tag is not None:
+        return destination
+    if source.digest is not None or source.tag is None:
+        raise _ItemError("the source is pinned by digest; give the destination an explicit tag")
+    return destination.with_tag(source.tag)
+
+
+def _check_pushable(destination: ImageReference) -> None:
+    """One cannot push to a digest, nor (unless one is Docker) to ``library/``."""
     if destination.digest is not None:
         raise _ItemError("the destination may not be a digest; give it a tag")
     if destination.registry == DOCKER_HUB and "/" not in destination.repository:
@@ -185,11 +195,6 @@ def _destination(source: ImageReference, text: str, hub_user: str | None) -> Ima
             f"cannot push to docker.io/library/{destination.repository}; "
             "set DOCKERHUB_USERNAME or give a namespace"
         )
-    if destination.tag is not None:
-        return destination
-    if source.digest is not None or source.tag is None:
-        raise _ItemError("the source is pinned by digest; give the destination an explicit tag")
-    return destination.with_tag(source.tag)
 
 
 def _reference(
