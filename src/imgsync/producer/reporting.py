@@ -46,10 +46,15 @@ def write_outputs(
 
 
 def check_writable(*paths: Path | None) -> None:
-    """Fail before the run, not after it, when an output file cannot be written."""
+    """Fail before the run, not after it: create the directory and try a file in it."""
     for path in paths:
         if path is None:
             continue
-        parent = path.parent if str(path.parent) else Path(".")
-        if not parent.is_dir() or not os.access(parent, os.W_OK):
-            raise ConfigError(f"cannot write {path}: directory {parent} is missing or read-only")
+        if path.is_dir():
+            raise ConfigError(f"cannot write {path}: it is a directory")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=path.parent):
+                pass
+        except OSError as exc:
+            raise ConfigError(f"cannot write {path}: {exc.strerror}") from None
