@@ -117,6 +117,7 @@ def test_failures_get_their_category_while_other_mappings_succeed(
     extra["auths"][bad.host] = {"username": "tester", "password": "not-the-password"}
     Path(env["REGISTRY_AUTH_FILE"]).write_text(json.dumps(extra))
     env["IMGSYNC_INSECURE_REGISTRIES"] += f",{bad.host},127.0.0.1:1"
+    env["IMGSYNC_MAX_RETRIES"] = "1"
     src = f"{anon_registry.host}/{unique_repo}"
     mappings = ",".join(
         [
@@ -135,6 +136,8 @@ def test_failures_get_their_category_while_other_mappings_succeed(
         for part in ("/missing:", "/wrongpw:", "/down:")
     }
     assert categories == {"/missing:": "not_found", "/wrongpw:": "auth", "/down:": "network"}
+    attempts = {part: ran.result_for(part)["attempts"] for part in categories}
+    assert attempts == {"/missing:": 1, "/wrongpw:": 1, "/down:": 2}, "only network is retried"
     assert "not-the-password" not in ran.output + json.dumps(ran.report)
     assert ran.report is not None and ran.report["summary"]["failed"] == 3
 

@@ -48,7 +48,7 @@ ENV_VARS: dict[str, str] = {
     "IMGSYNC_TASK_TIME_LIMIT": "task_time_limit",
     "IMGSYNC_VISIBILITY_TIMEOUT": "visibility_timeout",
     "IMGSYNC_RESULT_EXPIRES": "result_expires",
-    "IMGSYNC_TASK_MAX_RETRIES": "task_max_retries",
+    "IMGSYNC_MAX_RETRIES": "max_retries",
     "IMGSYNC_LOCK_RETRY_DELAY": "lock_retry_delay",
     "GITHUB_STEP_SUMMARY": "github_step_summary",
 }
@@ -103,7 +103,7 @@ class Settings(BaseModel):
     task_time_limit: float = Field(default=3900.0, gt=0)
     visibility_timeout: float = Field(default=7200.0, gt=0)
     result_expires: float = Field(default=7 * 24 * 3600.0, gt=0)
-    task_max_retries: int = Field(default=5, ge=0, le=100)
+    max_retries: int = Field(default=3, ge=0, le=100)
     lock_retry_delay: float = Field(default=15.0, gt=0)
     github_step_summary: Path | None = None
 

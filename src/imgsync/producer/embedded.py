@@ -13,7 +13,6 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from functools import partial
 
 from imgsync.adapters.notify import notify_all
 from imgsync.config.settings import Settings
@@ -22,6 +21,7 @@ from imgsync.core.mapping import SyncItem
 from imgsync.core.pipeline import Copier, DigestReader, sync_item
 from imgsync.core.reference import ImageReference
 from imgsync.core.result import Category, ErrorInfo, RunReport, Status, SyncResult
+from imgsync.producer.retrying import retrying
 from imgsync.runtime.services import build_channels, build_services
 
 ResultSink = Callable[[SyncResult], None]
@@ -57,15 +57,29 @@ def run_items(
     dry_run: bool = False,
     worker: str = "",
     on_result: ResultSink | None = None,
+    max_retries: int = 0,
 ) -> RunOutcome:
     """Sync every item; an interrupt (Ctrl-C, SIGTERM) ends with a partial, honest outcome."""
     limited = LimitedCopier(copier, threading.Semaphore(concurrency))
-    task = partial(sync_item, registry=registry, copier=limited, dry_run=dry_run, worker=worker)
+    stop = threading.Event()
+    task = retrying(
+        lambda item, number: sync_item(
+            item,
+            registry=registry,
+            copier=limited,
+            dry_run=dry_run,
+            worker=worker,
+            attempts=number,
+        ),
+        max_retries=max_retries,
+        stop=stop,
+    )
     pool = ThreadPoolExecutor(max(check_concurrency, concurrency), thread_name_prefix="imgsync")
     futures = [pool.submit(_notify, task, item, on_result) for item in items]
     try:
         return RunOutcome([f.result() for f in futures], interrupted=False)
     except KeyboardInterrupt:
+        stop.set()
         pool.shutdown(wait=True, cancel_futures=True)
         return RunOutcome(_partial(items, futures, worker), interrupted=True)
     finally:
@@ -123,6 +137,7 @@ def run_embedded(
             dry_run=dry_run,
             worker=f"embedded@{socket.gethostname()}",
             on_result=on_result,
+            max_retries=settings.max_retries,
         )
     finally:
         services.close()

@@ -7,12 +7,12 @@ runs; what a task cannot catch (hard time limit, lost worker, revoke) reaches
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
 from celery import Task
 
 from imgsync.adapters.destination_lock import DestinationBusy
+from imgsync.adapters.ratelimit import Backoff
 from imgsync.core.mapping import SyncItem
 from imgsync.core.result import RunReport
 from imgsync.workers import context
@@ -25,10 +25,8 @@ from imgsync.workers.execution import (
     salvage_run,
 )
 
-
-def backoff(base: float, attempt: int, cap: float = 600.0) -> float:
-    """Exponential backoff with full jitter, so retries of many tasks spread out."""
-    return random.uniform(0, min(cap, base * 2**attempt))
+#: Task retries: first pause ≤ 2 s, doubling, never above 10 minutes; fully jittered.
+TASK_BACKOFF = Backoff(base=2.0, cap=600.0)
 
 
 @app.task(bind=True, name="imgsync.sync_image", max_retries=None)
@@ -54,9 +52,9 @@ def sync_image(
         else:
             kwargs["lock_waits"] = lock_waits + 1
             raise self.retry(kwargs=kwargs, countdown=settings.lock_retry_delay) from None
-    if result.retryable and failures < settings.task_max_retries:
+    if result.retryable and failures < settings.max_retries:
         kwargs["failures"] = failures + 1
-        raise self.retry(kwargs=kwargs, countdown=backoff(2.0, failures))
+        raise self.retry(kwargs=kwargs, countdown=TASK_BACKOFF.delay(failures))
     context.run_store().add_result(run_id, index, result)
     return result.to_dict()
 
