@@ -136,3 +136,23 @@ def pytest_runtest_teardown() -> None:
     for server in list(_session_servers):
         if not server.running:
             server.start()
+
+
+from tests.rig.slow_proxy import SlowProxy  # noqa: E402  (kept with the fixture that uses it)
+
+
+@pytest.fixture
+def slow_proxy() -> Iterator[Callable[..., SlowProxy]]:
+    """Factory: a throttling TCP proxy in front of a registry (``.host`` replaces its host)."""
+    started: list[SlowProxy] = []
+
+    def _start(
+        registry: Registry, *, delay_s: float = 0.0, rate_bps: float | None = None
+    ) -> SlowProxy:
+        proxy = SlowProxy.in_front_of(registry.host, delay_s=delay_s, rate_bps=rate_bps)
+        started.append(proxy.start())
+        return proxy
+
+    yield _start
+    for proxy in started:
+        proxy.stop()

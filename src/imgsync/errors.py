@@ -16,6 +16,7 @@ Each error carries the evidence needed to act on it, and never a secret::
     │   ├── RegistryUnavailable               5xx, connection refused, timeout, DNS
     │   └── UnexpectedResponse                HTML instead of JSON, unknown media type
     ├── CopyError(argv, returncode, stderr, category)   skopeo failed
+    ├── PlanError                             a sync file's tag selection could not be expanded
     └── NotifyError(channel)                  a notification channel failed (logged, never fatal)
 """
 
@@ -143,6 +144,18 @@ class CopyError(ImgsyncError):
         self.argv = tuple(argv)
         self.returncode = returncode
         self.stderr = stderr
+        self.category = category
+
+
+class PlanError(ImgsyncError):
+    """The sync file's plan could not be built (a source's tag list could not be read).
+
+    Nothing runs then: a partial plan would silently leave images behind, and
+    with pruning it could delete tags the full plan keeps.
+    """
+
+    def __init__(self, message: str, *, category: str = "other") -> None:
+        super().__init__(message)
         self.category = category
 
 

@@ -112,6 +112,14 @@ class CredentialStore:
         overrides = _dockerhub_override(dockerhub_username, dockerhub_token)
         return cls(entries, overrides)
 
+    def with_overrides(self, overrides: Mapping[str, Credential]) -> CredentialStore:
+        """A store where ``overrides`` (per registry, from the sync file) beat everything else."""
+        store = CredentialStore()
+        store._entries = dict(self._entries)
+        added = {registry_host(key): credential for key, credential in overrides.items()}
+        store._overrides = {**self._overrides, **added}
+        return store
+
     def lookup(self, registry: str) -> Credential | None:
         """The credential for a registry (``docker.io``, ``host:port``) or image name."""
         override = self._overrides.get(registry_host(registry))

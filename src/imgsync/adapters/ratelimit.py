@@ -115,16 +115,17 @@ class Backoff:
 
 @dataclass(frozen=True, slots=True)
 class HttpRequest:
-    """What to send; headers already carry any ``Authorization``."""
+    """What to send; headers already carry any ``Authorization``; ``data`` is a PUT's body."""
 
     method: str
     url: str
     headers: Mapping[str, str] = field(default_factory=dict)
     params: Mapping[str, str] | None = None
+    data: bytes | None = None
 
     def with_headers(self, extra: Mapping[str, str]) -> HttpRequest:
         """The same request with ``extra`` headers added (or replaced)."""
-        return HttpRequest(self.method, self.url, {**self.headers, **extra}, self.params)
+        return HttpRequest(self.method, self.url, {**self.headers, **extra}, self.params, self.data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +213,7 @@ class Transport:
             request.url,
             headers=dict(request.headers),
             params=request.params,
+            data=request.data,
             timeout=self._timeout,
         )
         elapsed = time.monotonic() - started

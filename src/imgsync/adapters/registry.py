@@ -114,8 +114,10 @@ class RegistryClient:
         pool_size: int = 32,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        max_requests: int | None = None,
     ) -> None:
         self.registry = registry
+        self._slots = threading.BoundedSemaphore(max_requests) if max_requests else None
         self.base_url = base_url(registry, insecure=insecure)
         self._owns_session = session is None
         self._transport = Transport(
@@ -168,18 +170,29 @@ class RegistryClient:
         _check_manifest(response)
         return "sha256:" + hashlib.sha256(response.content).hexdigest()
 
+    def send(self, request: HttpRequest, scope: str) -> requests.Response:
+        """One authorised request with retries (for :mod:`imgsync.adapters.registry_api`)."""
+        return self._authorised(request, scope)
+
     def _authorised(self, request: HttpRequest, scope: str) -> requests.Response:
         """Send with what the registry wanted last time; answer one 401 challenge, no more."""
         sent = self._auth.headers(scope)
-        response = self._transport.send(request.with_headers(sent))
+        response = self._capped(request.with_headers(sent))
         if response.status_code != 401:
             return response
         answer = self._auth.respond(response, scope, sent)
-        response = self._transport.send(request.with_headers(answer))
+        response = self._capped(request.with_headers(answer))
         if response.status_code == 401:
             message = f"registry rejected {self._auth.who} for {scope}{challenge_error(response)}"
             raise AuthError(message, url=request.url, status=401)
         return response
+
+    def _capped(self, request: HttpRequest) -> requests.Response:
+        """The per-registry request cap of the sync file (``concurrency``), when one is set."""
+        if self._slots is None:
+            return self._transport.send(request)
+        with self._slots:
+            return self._transport.send(request)
 
     def _get_token(
         self, url: str, query: Mapping[str, str], headers: Mapping[str, str]
@@ -189,7 +202,11 @@ class RegistryClient:
 
 
 class RegistryPool:
-    """One lazily created :class:`RegistryClient` per registry; the pipeline's ``DigestReader``."""
+    """One lazily created :class:`RegistryClient` per registry; the pipeline's ``DigestReader``.
+
+    ``max_requests`` caps concurrent requests per registry host (the sync file's
+    per-registry ``concurrency``).
+    """
 
     def __init__(
         self,
@@ -199,9 +216,11 @@ class RegistryPool:
         timeout: float = 30.0,
         retries: int = 4,
         pool_size: int = 32,
+        max_requests: Mapping[str, int] | None = None,
     ) -> None:
         self._credentials = credentials
         self._insecure = frozenset(insecure)
+        self._max_requests = dict(max_requests or {})
         self._timeout, self._retries, self._pool_size = timeout, retries, pool_size
         self._clients: dict[str, RegistryClient] = {}
         self._lock = threading.Lock()
@@ -222,6 +241,7 @@ class RegistryPool:
             timeout=self._timeout,
             retries=self._retries,
             pool_size=self._pool_size,
+            max_requests=self._max_requests.get(registry),
         )
 
     def head_digest(self, ref: ImageReference) -> str | None:

@@ -10,11 +10,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from imgsync.errors import ConfigError
+
+if TYPE_CHECKING:
+    from imgsync.config.syncload import SyncFile
 
 NotifyPolicy = Literal["always", "change", "failure"]
 
@@ -51,6 +54,7 @@ ENV_VARS: dict[str, str] = {
     "IMGSYNC_MAX_RETRIES": "max_retries",
     "IMGSYNC_LOCK_RETRY_DELAY": "lock_retry_delay",
     "GITHUB_STEP_SUMMARY": "github_step_summary",
+    "IMGSYNC_CONFIG": "config_file",
 }
 
 _LIST_FIELDS = frozenset(
@@ -68,6 +72,18 @@ def default_authfile(home: Path) -> Path | None:
     """``~/.docker/config.json`` when it exists: the file docker, podman and skopeo share."""
     candidate = home / ".docker" / "config.json"
     return candidate if candidate.is_file() else None
+
+
+class RegistryOptions(BaseModel):
+    """One registry's settings from the sync file, with credentials already read from the env."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    username: str | None = None
+    password: SecretStr | None = None
+    authfile: Path | None = None
+    insecure: bool = False
+    concurrency: int | None = Field(default=None, ge=1, le=512)
 
 
 class Settings(BaseModel):
@@ -106,6 +122,8 @@ class Settings(BaseModel):
     max_retries: int = Field(default=3, ge=0, le=100)
     lock_retry_delay: float = Field(default=15.0, gt=0)
     github_step_summary: Path | None = None
+    config_file: Path | None = None
+    registries: dict[str, RegistryOptions] = Field(default_factory=dict)
 
     @field_validator("dockerhub_username", "dest_prefix", "mappings", "wpush_channel")
     @classmethod
@@ -125,7 +143,32 @@ class Settings(BaseModel):
                 values[field_name] = split_list(raw) if field_name in _LIST_FIELDS else raw
         if "authfile" not in values:
             values["authfile"] = default_authfile(home or Path.home())
-        return cls.build(values)
+        settings = cls.build(values)
+        if settings.config_file is None:
+            return settings
+        from imgsync.config.syncload import load_sync_file
+
+        return settings.with_sync_file(load_sync_file(settings.config_file), env)
+
+    def with_sync_file(
+        self, sync_file: SyncFile, environ: Mapping[str, str] | None = None
+    ) -> Settings:
+        """The sync file's run-wide settings laid over these: defaults and registries.
+
+        Credentials named by ``username_env``/``password_env`` are read here, from
+        ``environ`` (the process environment by default), so no other module reads it.
+        """
+        env = os.environ if environ is None else environ
+        defaults = sync_file.spec.defaults
+        registries = {
+            host: _registry_options(sync_file, host, env) for host in sync_file.spec.registries
+        }
+        return self.merged(
+            config_file=sync_file.path,
+            concurrency=defaults.concurrency,
+            check_concurrency=defaults.check_concurrency,
+            registries={**self.registries, **registries},
+        )
 
     @classmethod
     def build(cls, values: Mapping[str, Any]) -> Settings:
@@ -151,6 +194,32 @@ class Settings(BaseModel):
     @property
     def distributed(self) -> bool:
         return self.broker_url is not None
+
+
+def _registry_options(sync_file: SyncFile, host: str, env: Mapping[str, str]) -> RegistryOptions:
+    spec = sync_file.spec.registries[host]
+    secret_name = spec.password_env or spec.token_env
+    username = _named_env(sync_file, host, spec.username_env, env)
+    password = _named_env(sync_file, host, secret_name, env)
+    return RegistryOptions(
+        username=username,
+        password=SecretStr(password) if password is not None else None,
+        authfile=spec.authfile,
+        insecure=spec.insecure,
+        concurrency=spec.concurrency,
+    )
+
+
+def _named_env(
+    sync_file: SyncFile, host: str, name: str | None, env: Mapping[str, str]
+) -> str | None:
+    """The value of the variable the sync file names; a named but unset variable is an error."""
+    if name is None:
+        return None
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigError(f"{sync_file.path}: registries.{host}: {name} is not set or empty")
+    return value
 
 
 _FIELD_TO_ENV = {field_name: env for env, field_name in ENV_VARS.items()}

@@ -34,9 +34,10 @@ Rules:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from imgsync.core.item import SyncItem
 from imgsync.core.reference import DOCKER_HUB, ImageReference
 from imgsync.core.refparse import looks_like_registry_host, parse_reference
 from imgsync.errors import ConfigError, InvalidMapping, InvalidReference, MappingProblem
@@ -47,36 +48,7 @@ _BLANK = " \t\r\f\v"
 _ITEM = re.compile(r"[^,\n]+")
 _PROBE = "probe"  # a throw-away last component, to validate a namespace or prefix
 
-
-@dataclass(frozen=True, slots=True)
-class SyncItem:
-    """One validated copy: the destination always has a tag and never a digest."""
-
-    source: ImageReference
-    destination: ImageReference
-
-    def __str__(self) -> str:
-        return f"{self.source} -> {self.destination}"
-
-    def to_dict(self) -> dict[str, str]:
-        """The form that crosses the broker and lands in reports."""
-        return {"source": str(self.source), "destination": str(self.destination)}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, str]) -> SyncItem:
-        """Re-parse what :meth:`to_dict` wrote; never trust a message blindly."""
-        source = parse_reference(_field(data, "source"))
-        destination = parse_reference(_field(data, "destination"), default_tag=None)
-        if destination.tag is None or destination.digest is not None:
-            raise InvalidReference(str(destination), "a destination needs a tag and no digest")
-        return cls(source, destination)
-
-
-def _field(data: Mapping[str, str], key: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str):
-        raise InvalidReference(repr(value), f"{key} must be a string")
-    return value
+__all__ = ["MAX_ITEMS", "SyncItem", "parse_item", "parse_mappings", "split_items"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +99,20 @@ def parse_mappings(
     if problems:
         raise InvalidMapping(sorted(problems, key=lambda problem: problem.position))
     return [item for _, _, item in parsed]
+
+
+def parse_item(
+    text: str, *, dockerhub_user: str | None = None, dest_prefix: str | None = None
+) -> SyncItem:
+    """One item read as :func:`parse_mappings` reads it; ValueError with the reason if wrong.
+
+    The sync file builds items from its own fields and reports problems at the
+    file's line, so it needs the reason alone rather than a positioned list.
+    """
+    try:
+        return _parse_item(text, _Rules(_hub_user(dockerhub_user), _prefix(dest_prefix)))
+    except _ItemError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def _check_count(items: list[tuple[int, str]]) -> None:

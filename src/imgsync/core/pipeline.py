@@ -4,6 +4,10 @@ The compare uses digests read with HEAD requests only: Docker Hub counts manifes
 GETs as pulls and HEADs as free, so an unchanged image costs no quota. The copy is
 pinned to the digest just compared, so a tag moving upstream mid-run cannot make us
 copy something else than what we decided to copy.
+
+Two item options change the steps: an *immutable* item whose destination tag
+exists is skipped after one HEAD of the destination, with no request to the
+source at all; an item with *platforms* goes through :mod:`imgsync.core.subset`.
 """
 
 from __future__ import annotations
@@ -11,12 +15,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Protocol
 
 from imgsync.core.mapping import SyncItem
 from imgsync.core.reference import ImageReference
-from imgsync.core.result import Category, ErrorInfo, Status, SyncResult
+from imgsync.core.result import Category, ErrorInfo, Outcome, Status, SyncResult
+from imgsync.core.subset import sync_subset
 from imgsync.errors import ImgsyncError, NotFound
 
 log = logging.getLogger(__name__)
@@ -34,12 +39,7 @@ class Copier(Protocol):
     def copy(self, source: ImageReference, destination: ImageReference) -> str | None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class _Outcome:
-    status: Status
-    source_digest: str | None = None
-    destination_digest: str | None = None
-    error: ErrorInfo | None = None
+_Outcome = Outcome
 
 
 def sync_item(
@@ -93,6 +93,12 @@ def describe_exception(exc: Exception) -> ErrorInfo:
 
 
 def _steps(item: SyncItem, registry: DigestReader, copier: Copier, dry_run: bool) -> _Outcome:
+    if item.immutable:
+        existing = registry.head_digest(item.destination)
+        if existing is not None:  # immutable and present: the source is not even asked
+            return _Outcome(Status.SKIPPED, None, existing)
+    if item.platforms is not None:
+        return sync_subset(item, registry, copier, dry_run)
     source_digest = _source_digest(item.source, registry)
     destination_digest = registry.head_digest(item.destination)
     if destination_digest == source_digest:

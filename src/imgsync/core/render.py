@@ -46,15 +46,21 @@ SECTIONS = (
     _Section(Status.FAILED, "💥 失败任务：", "❌"),
     _Section(Status.SYNCED, "🎉 同步成功：", "✅"),
     _Section(Status.WOULD_SYNC, "🔍 待同步（演练）：", "🔎"),
+    _Section(Status.PRUNED, "🗑️ 已清理：", "🗑"),
+    _Section(Status.WOULD_PRUNE, "🧹 待清理（演练）：", "🧹"),
     _Section(Status.SKIPPED, "⏩ 跳过同步：", "🔜"),
 )
+_PRUNE_STATUSES = (Status.PRUNED, Status.WOULD_PRUNE)
 
 _COUNT_LABELS = {
     Status.SYNCED: "同步",
     Status.SKIPPED: "跳过",
     Status.FAILED: "失败",
     Status.WOULD_SYNC: "待同步",
+    Status.PRUNED: "清理",
+    Status.WOULD_PRUNE: "待清理",
 }
+_COUNTED_ALWAYS = (Status.SYNCED, Status.SKIPPED, Status.FAILED)
 
 
 def clip(text: str, limit: int) -> str:
@@ -69,7 +75,7 @@ def clip(text: str, limit: int) -> str:
 def count_line(report: RunReport) -> str:
     """One line with every count, so even a cut message tells the whole story."""
     summary = report.summary
-    shown = [s for s in _COUNT_LABELS if s is not Status.WOULD_SYNC or summary[s.value]]
+    shown = [s for s in _COUNT_LABELS if s in _COUNTED_ALWAYS or summary.get(s.value)]
     parts = [f"{_COUNT_LABELS[s]} {summary[s.value]}" for s in shown]
     return f"共 {len(report.results)} 项：" + "，".join(parts)
 
@@ -96,7 +102,9 @@ def _plain(text: str) -> str:
 
 
 def result_line(result: SyncResult, icon: str, quote: Callable[[str], str] = _code) -> str:
-    """``✅ `src` → `dst```, with ``（reason）`` appended for a failure."""
+    """``✅ `src` → `dst```, with ``（reason）`` appended for a failure; a pruned tag alone."""
+    if result.status in _PRUNE_STATUSES:
+        return f"{icon} {quote(result.destination)}"
     line = f"{icon} {quote(result.source)} → {quote(result.destination)}"
     if result.status is Status.FAILED:
         line += f"（{reason(result)}）"

@@ -10,12 +10,22 @@ from typing import Any
 
 
 class Status(StrEnum):
-    """Outcome of one mapping; values are the report's JSON strings."""
+    """Outcome of one mapping; values are the report's JSON strings.
+
+    ``pruned`` / ``would_prune`` are destination tags a sync file's prune rule
+    deleted (or, in a dry run, would delete); they appear only when pruning.
+    """
 
     SYNCED = "synced"
     SKIPPED = "skipped"
     FAILED = "failed"
     WOULD_SYNC = "would_sync"
+    PRUNED = "pruned"
+    WOULD_PRUNE = "would_prune"
+
+
+#: Statuses counted in every summary; the prune ones only when a run has some.
+ALWAYS_COUNTED = (Status.SYNCED, Status.SKIPPED, Status.FAILED, Status.WOULD_SYNC)
 
 
 class Category(StrEnum):
@@ -42,6 +52,16 @@ class ErrorInfo:
 
     category: str
     message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What the pipeline's steps decided for one item, before timing and naming are added."""
+
+    status: Status
+    source_digest: str | None = None
+    destination_digest: str | None = None
+    error: ErrorInfo | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,9 +108,13 @@ class NotifyOutcome:
 
 
 def summarize(results: Iterable[SyncResult]) -> dict[str, int]:
-    """Count results per status; every status appears, zero or not."""
+    """Count results per status: the four sync statuses always, prune statuses when present.
+
+    Runs without pruning keep the summary they always had (four keys).
+    """
     counts = Counter(r.status for r in results)
-    return {status.value: counts.get(status, 0) for status in Status}
+    shown = [s for s in Status if s in ALWAYS_COUNTED or counts.get(s)]
+    return {status.value: counts.get(status, 0) for status in shown}
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,8 +138,9 @@ class RunReport:
 
     @property
     def changed(self) -> bool:
-        """True when something was (or would be) copied."""
-        return any(r.status in (Status.SYNCED, Status.WOULD_SYNC) for r in self.results)
+        """True when something was (or would be) copied or pruned."""
+        changes = (Status.SYNCED, Status.WOULD_SYNC, Status.PRUNED, Status.WOULD_PRUNE)
+        return any(r.status in changes for r in self.results)
 
     def by_status(self, status: Status) -> list[SyncResult]:
         return [r for r in self.results if r.status is status]

@@ -19,8 +19,8 @@ import click
 from imgsync import __version__
 from imgsync.config.settings import Settings
 from imgsync.errors import ImgsyncError, InputError
-from imgsync.producer.inputs import load_items
 from imgsync.producer.logs import setup_logging
+from imgsync.producer.plan_output import NO_RUN_OPTIONS, plan_json, plan_lines
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -53,6 +53,12 @@ def mapping_options(func: Callable[..., Any]) -> Callable[..., Any]:
             help="Default destination for bare sources, e.g. registry.example.com/mirror "
             "[env IMGSYNC_DEST_PREFIX].",
         ),
+        click.option(
+            "--config",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Sync file (YAML): tag selection, platforms, several destinations, "
+            "per-registry settings [env IMGSYNC_CONFIG].",
+        ),
     ]
     for decorator in reversed(decorators):
         func = decorator(func)
@@ -80,16 +86,19 @@ def validate(
     mappings: str | None,
     file: str | None,
     dest_prefix: str | None,
+    config: Path | None,
     as_json: bool,
 ) -> None:
-    """Check mappings and print the normalised plan; exit 2 if any item is invalid."""
-    settings = settings.merged(dest_prefix=dest_prefix)
-    items = load_items(arguments, mappings, file, settings)
+    """Check mappings (or a sync file) and print the expanded plan; exit 2 if invalid."""
+    from imgsync.producer.sync_command import plan_for
+
+    options = {"arguments": arguments, "mappings": mappings, "file": file, "config": config}
+    _, plan = plan_for(settings, {**options, **NO_RUN_OPTIONS, "dest_prefix": dest_prefix})
     if as_json:
-        click.echo(json.dumps([item.to_dict() for item in items], indent=2))
+        click.echo(json.dumps(plan_json(plan), indent=2))
     else:
-        for item in items:
-            click.echo(f"{item.source} -> {item.destination}")
+        for line in plan_lines(plan):
+            click.echo(line)
 
 
 @cli.command()

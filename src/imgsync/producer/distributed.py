@@ -19,6 +19,7 @@ import redis
 from imgsync.adapters.runstore import RunPlan, RunStore, connect
 from imgsync.config.settings import Settings
 from imgsync.core.mapping import SyncItem
+from imgsync.core.plan import PruneTarget
 from imgsync.core.render import render_console
 from imgsync.core.result import RunReport, SyncResult
 from imgsync.errors import ConfigError, ImgsyncError
@@ -39,13 +40,16 @@ def open_store(settings: Settings) -> RunStore:
 
 
 def run_distributed_command(
-    items: Sequence[SyncItem], settings: Settings, options: Mapping[str, Any]
+    items: Sequence[SyncItem],
+    settings: Settings,
+    options: Mapping[str, Any],
+    prune: Sequence[PruneTarget] = (),
 ) -> int:
     """Enqueue the run; unless ``--no-wait``, follow it and finish like embedded mode."""
     from imgsync.producer.sync_command import finish
 
     store = open_store(settings)
-    plan = _enqueue(items, settings, store, dry_run=options["dry_run"])
+    plan = _enqueue(items, settings, store, dry_run=options["dry_run"], prune=prune)
     click.echo(f"run id: {plan.run_id}", err=options["no_wait"] is False)
     if options["no_wait"]:
         return EXIT_OK
@@ -59,7 +63,12 @@ def run_distributed_command(
 
 
 def _enqueue(
-    items: Sequence[SyncItem], settings: Settings, store: RunStore, *, dry_run: bool
+    items: Sequence[SyncItem],
+    settings: Settings,
+    store: RunStore,
+    *,
+    dry_run: bool,
+    prune: Sequence[PruneTarget] = (),
 ) -> RunPlan:
     from imgsync.workers import app
     from imgsync.workers.app import configure
@@ -67,7 +76,7 @@ def _enqueue(
 
     configure(app, settings)
     try:
-        return build_items_plan(items, store, dry_run=dry_run)
+        return build_items_plan(items, store, dry_run=dry_run, prune=prune)
     except (redis.ConnectionError, OSError) as exc:
         raise ConfigError(f"cannot reach the broker or result backend: {exc}") from None
 

@@ -19,9 +19,11 @@ from imgsync.config.settings import Settings
 from imgsync.core.clock import new_run_id, utc_now
 from imgsync.core.mapping import SyncItem
 from imgsync.core.pipeline import Copier, DigestReader, sync_item
+from imgsync.core.plan import PruneTarget
 from imgsync.core.reference import ImageReference
 from imgsync.core.result import Category, ErrorInfo, RunReport, Status, SyncResult
 from imgsync.producer.retrying import retrying
+from imgsync.runtime.pruning import prune_all
 from imgsync.runtime.services import build_channels, build_services
 
 ResultSink = Callable[[SyncResult], None]
@@ -122,8 +124,13 @@ def run_embedded(
     *,
     dry_run: bool = False,
     on_result: ResultSink | None = None,
+    prune: Sequence[PruneTarget] = (),
 ) -> tuple[RunReport, bool]:
-    """The whole embedded run: sync, report, notify once. Returns (report, interrupted)."""
+    """The whole embedded run: sync, prune, report, notify once. Returns (report, interrupted).
+
+    Pruning (a sync file's opt-in) runs after every copy, and not at all after an
+    interrupt: a half-done run must not delete anything.
+    """
     channels = build_channels(settings)  # bad notify URLs fail here, before any copy
     run_id, started = new_run_id(), utc_now()
     services = build_services(settings)
@@ -139,8 +146,10 @@ def run_embedded(
             on_result=on_result,
             max_retries=settings.max_retries,
         )
+        pruned = [] if outcome.interrupted else prune_all(prune, services.registry, dry_run=dry_run)
     finally:
         services.close()
-    report = RunReport(run_id, "embedded", started, utc_now(), tuple(outcome.results))
+    results = (*outcome.results, *pruned)
+    report = RunReport(run_id, "embedded", started, utc_now(), results)
     sent = notify_all(channels, report, policy=settings.notify_on)
     return replace(report, notifications=sent), outcome.interrupted

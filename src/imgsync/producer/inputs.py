@@ -7,7 +7,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from imgsync.config.settings import Settings
+from imgsync.config.syncload import SyncFile, load_sync_file
 from imgsync.core.mapping import SyncItem, parse_mappings
+from imgsync.core.plan import Plan
 from imgsync.errors import ConfigError
 
 
@@ -48,3 +50,31 @@ def load_items(
     return parse_mappings(
         texts, dockerhub_user=settings.dockerhub_username, dest_prefix=settings.dest_prefix
     )
+
+
+def sync_file_for(settings: Settings, config: Path | None) -> SyncFile | None:
+    """The sync file from ``--config``, else ``IMGSYNC_CONFIG``; None when neither is set."""
+    path = config or settings.config_file
+    return load_sync_file(path) if path is not None else None
+
+
+def load_plan(
+    arguments: Sequence[str],
+    mappings: str | None,
+    file: str | None,
+    settings: Settings,
+    sync_file: SyncFile | None,
+) -> Plan:
+    """The sync file's expanded items plus any mappings given beside it, all validated.
+
+    With a sync file, mappings are optional and ``DOCKER_SYNC_MAPPINGS`` is not
+    read (the file is the input that was given).
+    """
+    from imgsync.runtime.planning import build_plan
+
+    if sync_file is None:
+        return Plan(tuple(load_items(arguments, mappings, file, settings)))
+    texts = [*arguments, *([mappings] if mappings else []), *([read_file(file)] if file else [])]
+    hub_user, prefix = settings.dockerhub_username, settings.dest_prefix
+    extra = parse_mappings(texts, dockerhub_user=hub_user, dest_prefix=prefix) if texts else []
+    return build_plan(sync_file, extra, settings)

@@ -34,3 +34,12 @@ def setup_logging(verbosity: int, settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(LEVELS.get(verbosity, logging.DEBUG))
+
+
+def mask_more(settings: Settings) -> None:
+    """Mask secrets learnt after start-up too (a ``--config`` file's named credentials)."""
+    for handler in logging.getLogger().handlers:
+        for found in handler.filters:
+            if isinstance(found, RedactingFilter):
+                more = (s for s in settings_secrets(settings) if s)
+                found.secrets = tuple(dict.fromkeys((*found.secrets, *more)))

@@ -10,9 +10,11 @@ from typing import Any
 import click
 
 from imgsync.config.settings import Settings
+from imgsync.core.plan import Plan
 from imgsync.core.render import render_console
 from imgsync.core.result import RunReport
-from imgsync.producer.inputs import load_items
+from imgsync.producer.inputs import load_plan, sync_file_for
+from imgsync.producer.logs import mask_more
 from imgsync.producer.progress import progress
 from imgsync.producer.reporting import check_writable, write_outputs
 
@@ -33,20 +35,30 @@ def settings_for(settings: Settings, options: Mapping[str, Any]) -> Settings:
     )
 
 
+def plan_for(env_settings: Settings, options: Mapping[str, Any]) -> tuple[Settings, Plan]:
+    """Settings (command line > sync file > environment) and the validated, expanded plan."""
+    sync_file = sync_file_for(env_settings, options.get("config"))
+    base = env_settings.with_sync_file(sync_file) if sync_file else env_settings
+    settings = settings_for(base, options)
+    mask_more(settings)
+    arguments, mappings, file = options["arguments"], options["mappings"], options["file"]
+    return settings, load_plan(arguments, mappings, file, settings, sync_file)
+
+
 def run_sync_command(env_settings: Settings, options: Mapping[str, Any]) -> int:
     """Validate everything first, run in the chosen mode, write outputs, return the exit code."""
-    settings = settings_for(env_settings, options)
-    items = load_items(options["arguments"], options["mappings"], options["file"], settings)
+    settings, plan = plan_for(env_settings, options)
+    items = plan.items
     check_writable(options["report_path"], options["summary_markdown"])
     if settings.distributed:
         from imgsync.producer.distributed import run_distributed_command
 
-        return run_distributed_command(items, settings, options)
+        return run_distributed_command(items, settings, options, prune=plan.prune)
     with _sigterm_as_interrupt(), progress(len(items), quiet=options["quiet"]) as sink:
         from imgsync.producer.embedded import run_embedded
 
         report, interrupted = run_embedded(
-            items, settings, dry_run=options["dry_run"], on_result=sink
+            items, settings, dry_run=options["dry_run"], on_result=sink, prune=plan.prune
         )
     return finish(report, settings, options, interrupted=interrupted)
 

@@ -8,18 +8,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from imgsync.adapters.credentials import CredentialStore
+from imgsync.adapters.credentials import Credential, CredentialStore, read_authfile
 from imgsync.adapters.notify import Notifier, build_notifiers
-from imgsync.adapters.registry import RegistryPool
+from imgsync.adapters.registry_api import ManifestPool
 from imgsync.adapters.skopeo import SkopeoCopier
-from imgsync.config.settings import Settings
+from imgsync.config.settings import RegistryOptions, Settings
 
 
 @dataclass(slots=True)
 class Services:
     """The registry client pool, the copier and the secrets to keep out of output."""
 
-    registry: RegistryPool
+    registry: ManifestPool
     copier: SkopeoCopier
     credentials: CredentialStore
 
@@ -28,26 +28,45 @@ class Services:
 
 
 def load_credentials(settings: Settings) -> CredentialStore:
+    """The auth file and DOCKERHUB_*, with the sync file's per-registry credentials on top."""
     token = settings.dockerhub_token.get_secret_value() if settings.dockerhub_token else None
-    return CredentialStore.load(
+    store = CredentialStore.load(
         dockerhub_username=settings.dockerhub_username,
         dockerhub_token=token,
         authfile=settings.authfile,
     )
+    found = {host: _credential(host, o) for host, o in settings.registries.items()}
+    return store.with_overrides({host: c for host, c in found.items() if c is not None})
+
+
+def _credential(host: str, options: RegistryOptions) -> Credential | None:
+    """A registry's own credential: named env vars, else its own auth file's entry."""
+    if options.username and options.password:
+        return Credential(options.username, options.password.get_secret_value())
+    if options.authfile is not None:
+        return CredentialStore(read_authfile(options.authfile)).lookup(host)
+    return None
+
+
+def insecure_hosts(settings: Settings) -> tuple[str, ...]:
+    """Plain-http registries: the setting's list plus those the sync file marks insecure."""
+    marked = (host for host, options in settings.registries.items() if options.insecure)
+    return tuple(dict.fromkeys((*settings.insecure_registries, *marked)))
 
 
 def build_services(settings: Settings) -> Services:
     """Registry pool sized for the check concurrency; skopeo with the retry/timeout settings."""
     credentials = load_credentials(settings)
-    registry = RegistryPool(
+    registry = ManifestPool(
         credentials,
-        insecure=settings.insecure_registries,
+        insecure=insecure_hosts(settings),
         timeout=settings.registry_timeout,
         pool_size=settings.check_concurrency,
+        max_requests={h: o.concurrency for h, o in settings.registries.items() if o.concurrency},
     )
     copier = SkopeoCopier(
         credentials,
-        insecure=settings.insecure_registries,
+        insecure=insecure_hosts(settings),
         retry_times=settings.retry_times,
         timeout=settings.copy_timeout,
     )
@@ -77,6 +96,7 @@ def build_channels(settings: Settings) -> list[Notifier]:
 def settings_secrets(settings: Settings) -> tuple[str, ...]:
     """Every secret the settings hold, for redaction of anything printed."""
     values = [
+        *(options.password for options in settings.registries.values()),
         settings.dockerhub_token,
         settings.wpush_key,
         settings.wxpusher_app_token,

@@ -14,6 +14,7 @@ from kombu.utils.uuid import uuid
 from imgsync.adapters.runstore import RunPlan, RunStore
 from imgsync.core.clock import new_run_id, utc_now
 from imgsync.core.mapping import SyncItem
+from imgsync.core.plan import PruneTarget
 from imgsync.workers.tasks import aggregate_run, on_run_error, sync_image
 
 
@@ -29,8 +30,11 @@ def plan_run(items: Sequence[SyncItem], *, dry_run: bool) -> RunPlan:
     )
 
 
-def enqueue(plan: RunPlan, store: RunStore) -> None:
-    """Store the plan first (the errback needs it), then send the chord."""
+def enqueue(plan: RunPlan, store: RunStore, prune: Sequence[PruneTarget] = ()) -> None:
+    """Store the plan first (the errback needs it), then send the chord.
+
+    Prune targets ride on the chord body, which prunes once every copy is done.
+    """
     store.save_plan(plan)
     header = group(
         sync_image.signature(
@@ -39,12 +43,22 @@ def enqueue(plan: RunPlan, store: RunStore) -> None:
         )
         for i, (item, task_id) in enumerate(zip(plan.items, plan.task_ids, strict=True))
     )
-    body = aggregate_run.signature(kwargs={"run_id": plan.run_id}, task_id=plan.body_id)
+    body_kwargs: dict[str, object] = {"run_id": plan.run_id}
+    if prune:
+        targets = [target.to_dict() for target in prune]
+        body_kwargs["prune"] = {"targets": targets, "dry_run": plan.dry_run}
+    body = aggregate_run.signature(kwargs=body_kwargs, task_id=plan.body_id)
     body.on_error(on_run_error.signature(kwargs={"run_id": plan.run_id}))
     chord(header)(body)
 
 
-def build_items_plan(items: Sequence[SyncItem], store: RunStore, *, dry_run: bool) -> RunPlan:
+def build_items_plan(
+    items: Sequence[SyncItem],
+    store: RunStore,
+    *,
+    dry_run: bool,
+    prune: Sequence[PruneTarget] = (),
+) -> RunPlan:
     plan = plan_run(items, dry_run=dry_run)
-    enqueue(plan, store)
+    enqueue(plan, store, prune)
     return plan

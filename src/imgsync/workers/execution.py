@@ -14,7 +14,9 @@ from imgsync.config.settings import Settings
 from imgsync.core.clock import utc_now
 from imgsync.core.mapping import SyncItem
 from imgsync.core.pipeline import sync_item
+from imgsync.core.plan import PruneTarget
 from imgsync.core.result import Category, ErrorInfo, RunReport, Status, SyncResult
+from imgsync.runtime.pruning import prune_all
 from imgsync.runtime.services import build_channels
 from imgsync.workers import context
 
@@ -68,10 +70,23 @@ def _failed(
     )
 
 
-def finish_run(run_id: str, raw_results: Sequence[dict[str, Any]]) -> RunReport:
-    """Build, store and announce the report from the chord's results (input order)."""
+def finish_run(
+    run_id: str, raw_results: Sequence[dict[str, Any]], prune: dict[str, Any] | None = None
+) -> RunReport:
+    """Build, store and announce the report from the chord's results (input order).
+
+    ``prune`` (``{"targets": [...], "dry_run": bool}``) runs after every copy;
+    its results follow the copies' in the report.
+    """
     results = tuple(SyncResult.from_dict(r) for r in raw_results)
-    return _publish(run_id, results)
+    return _publish(run_id, results + tuple(_prune(prune)))
+
+
+def _prune(prune: dict[str, Any] | None) -> list[SyncResult]:
+    if not prune:
+        return []
+    targets = [PruneTarget.from_dict(target) for target in prune["targets"]]
+    return prune_all(targets, context.services().registry, dry_run=bool(prune["dry_run"]))
 
 
 def salvage_run(run_id: str, reason: str) -> RunReport:

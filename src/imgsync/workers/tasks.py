@@ -60,9 +60,11 @@ def sync_image(
 
 
 @app.task(name="imgsync.aggregate_run")
-def aggregate_run(results: list[dict[str, Any]], run_id: str) -> dict[str, Any]:
-    """The chord body: one report and one notification for the whole run."""
-    report: RunReport = finish_run(run_id, results)
+def aggregate_run(
+    results: list[dict[str, Any]], run_id: str, prune: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The chord body: prune (when the sync file asks), one report, one notification."""
+    report: RunReport = finish_run(run_id, results, prune)
     return report.to_dict()
 
 

@@ -1,0 +1,213 @@
+"""The sync file (``imgsync sync --config sync.yaml``): schema, and errors that name file and line.
+
+The schema is strict (unknown keys are errors, with the allowed ones listed)
+because a typo such as ``platform:`` for ``platforms:`` would otherwise silently
+copy every platform. Regular expressions, semver ranges, platforms and image
+references are checked here, so a bad file fails before any request is made.
+The README's "Sync file" section documents every key.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from imgsync.core.refparse import parse_reference
+from imgsync.core.semrange import parse_range
+from imgsync.core.tagselect import compile_pattern
+from imgsync.errors import InvalidReference
+
+_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _regex(text: str) -> str:
+    compile_pattern(text)
+    return text
+
+
+def _semver(text: str) -> str:
+    parse_range(text)
+    return text
+
+
+def _tag(text: str) -> str:
+    if not _TAG.fullmatch(text):
+        raise ValueError(f"{text!r} is not a valid tag ([A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}})")
+    return text
+
+
+def _env_name(text: str) -> str:
+    if not _ENV_NAME.fullmatch(text):
+        raise ValueError(f"{text!r} is not an environment variable name")
+    return text
+
+
+def _platforms(value: object) -> object:
+    """``all`` → ``()`` (every platform); a list stays a list; anything else is refused."""
+    if value == "all":
+        return ()
+    if isinstance(value, str):
+        raise ValueError("write 'all' or a list such as [linux/amd64, linux/arm64]")
+    if isinstance(value, list) and not value:
+        raise ValueError("an empty platform list copies nothing; write 'all' or name platforms")
+    return value
+
+
+def _platform(text: str) -> str:
+    from imgsync.core.platforms import parse_platform
+
+    return str(parse_platform(text))
+
+
+def _one_or_many(value: object) -> object:
+    return [value] if isinstance(value, str) else value
+
+
+def _reference(text: str) -> str:
+    try:
+        parse_reference(text, default_tag=None)
+    except InvalidReference as exc:
+        raise ValueError(exc.reason) from None
+    return text
+
+
+def _host(text: str) -> str:
+    """A registry host as references spell it (``index.docker.io`` → ``docker.io``)."""
+    try:
+        probe = parse_reference(f"{text}/probe", default_tag=None, hub_namespace=None)
+    except InvalidReference as exc:
+        raise ValueError(f"{text!r} is not a registry host: {exc.reason}") from None
+    if probe.repository != "probe":
+        raise ValueError(f"{text!r} is not a registry host (write host[:port], e.g. ghcr.io)")
+    return probe.registry
+
+
+Regex = Annotated[str, AfterValidator(_regex)]
+SemverText = Annotated[str, AfterValidator(_semver)]
+Tag = Annotated[str, AfterValidator(_tag)]
+EnvName = Annotated[str, AfterValidator(_env_name)]
+PlatformText = Annotated[str, AfterValidator(_platform)]
+Platforms = Annotated[tuple[PlatformText, ...] | None, BeforeValidator(_platforms)]
+Reference = Annotated[str, AfterValidator(_reference)]
+RegistryHost = Annotated[str, AfterValidator(_host)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=False)
+
+
+class Defaults(_Strict):
+    """Settings every image entry inherits; the run-wide ones override the environment."""
+
+    dest_prefix: str | None = None
+    platforms: Platforms = None
+    prune: bool = False
+    concurrency: int | None = Field(default=None, ge=1, le=256)
+    check_concurrency: int | None = Field(default=None, ge=1, le=512)
+
+
+class RegistrySpec(_Strict):
+    """How to reach one registry: credentials (by env var name or auth file), TLS, request cap."""
+
+    username_env: EnvName | None = None
+    password_env: EnvName | None = None
+    token_env: EnvName | None = None
+    authfile: Path | None = None
+    insecure: bool = False
+    concurrency: int | None = Field(default=None, ge=1, le=512)
+
+    @model_validator(mode="after")
+    def _pairs(self) -> RegistrySpec:
+        if self.password_env and self.token_env:
+            raise ValueError("give password_env or token_env, not both")
+        secret = self.password_env or self.token_env
+        if bool(self.username_env) != bool(secret):
+            raise ValueError("username_env needs password_env (or token_env), and the reverse")
+        if secret and self.authfile:
+            raise ValueError("give credentials by env var names or by authfile, not both")
+        return self
+
+
+class TagSpec(_Strict):
+    """``tags:`` as a mapping; a plain list means ``{list: [...]}``."""
+
+    names: tuple[Tag, ...] = Field(default=(), alias="list")
+    regex: Regex | None = None
+    exclude: Regex | None = None
+    semver: SemverText | None = None
+    latest: int | None = Field(default=None, ge=1, le=10_000)
+    immutable: Regex | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _list_shorthand(cls, data: Any) -> Any:
+        return {"list": data} if isinstance(data, list) else data
+
+    @model_validator(mode="after")
+    def _list_or_filters(self) -> TagSpec:
+        filters = (self.regex, self.exclude, self.semver, self.latest)
+        if self.names and any(f is not None for f in filters):
+            raise ValueError("give either list or filters (regex, exclude, semver, latest)")
+        return self
+
+    @property
+    def single(self) -> bool:
+        return len(self.names) == 1
+
+
+class ImageSpec(_Strict):
+    """One ``images:`` entry; a plain string is a seed mapping (``src=dst``)."""
+
+    source: Reference | None = None
+    mapping: str | None = None
+    tags: TagSpec | None = None
+    destinations: Annotated[tuple[Reference, ...], BeforeValidator(_one_or_many)] = ()
+    platforms: Platforms = None
+    prune: bool | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _mapping_shorthand(cls, data: Any) -> Any:
+        return {"mapping": data} if isinstance(data, str) else data
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ImageSpec:
+        if (self.source is None) == (self.mapping is None):
+            raise ValueError("an image needs a source (or is a 'src=dst' mapping string)")
+        if self.mapping is not None and (self.tags or self.destinations):
+            raise ValueError("a mapping string takes no tags or destinations")
+        if self.source is not None:
+            _check_source(self)
+        return self
+
+
+def _check_source(image: ImageSpec) -> None:
+    source = parse_reference(str(image.source), default_tag=None)
+    if image.tags is not None and (source.tag or source.digest):
+        raise ValueError("give the tag in source or in tags, not in both")
+    single = image.tags is None or image.tags.single
+    for text in image.destinations:
+        destination = parse_reference(text, default_tag=None)
+        if destination.digest is not None:
+            raise ValueError(f"destination {text!r} may not be a digest; give it a tag")
+        if destination.tag is not None and not single:
+            raise ValueError(f"destination {text!r} has a tag, but more than one tag is selected")
+
+
+class SyncFileSpec(_Strict):
+    """The whole file."""
+
+    version: Literal["1"] = "1"
+    defaults: Defaults = Defaults()
+    registries: dict[RegistryHost, RegistrySpec] = {}
+    images: tuple[ImageSpec, ...]
+
+    @model_validator(mode="after")
+    def _some_images(self) -> SyncFileSpec:
+        if not self.images:
+            raise ValueError("'images' is empty: list at least one image")
+        return self

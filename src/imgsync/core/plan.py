@@ -1,0 +1,207 @@
+"""Expand the sync file's image rules into items: images × selected tags × destinations.
+
+Pure except for the injected ``list_tags``: the caller decides how tags are read
+(the registry client in production, a dict in tests). Every item is built from a
+``src:tag=dst`` text with :func:`imgsync.core.mapping.parse_item`, so the file and
+the seed's mapping strings follow exactly the same rules (Docker Hub namespaces,
+destination prefixes, pushability), and problems are reported at the file's line.
+
+What a prune rule keeps is decided here, over the *whole* plan: a destination
+repository keeps every tag that any item of the run writes to it, so two rules
+filling one repository never prune each other's tags.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from imgsync.core.item import SyncItem
+from imgsync.core.mapping import parse_item
+from imgsync.core.platforms import Platform
+from imgsync.core.reference import ImageReference
+from imgsync.core.refparse import parse_reference
+from imgsync.core.tagselect import TagSelector
+from imgsync.errors import ConfigError, PlanError, RegistryError
+
+TagLister = Callable[[ImageReference], list[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Where:
+    """A place in the sync file, for error messages: ``sync.yaml:12: images[3].destinations[1]``."""
+
+    file: str
+    line: int
+    field: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.field}"
+
+
+@dataclass(frozen=True, slots=True)
+class ImageRule:
+    """One ``images:`` entry, validated; either a structured rule or a seed mapping string."""
+
+    where: Where
+    source: ImageReference | None = None
+    mapping: str | None = None
+    selector: TagSelector = field(default_factory=lambda: TagSelector(names=("latest",)))
+    destinations: tuple[tuple[str, Where], ...] = ()
+    platforms: tuple[Platform, ...] | None = None
+    prune: bool = False
+    dest_prefix: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PruneTarget:
+    """A destination repository to prune: every tag not in ``keep`` goes."""
+
+    repository: ImageReference
+    keep: frozenset[str]
+    source: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON, for the Celery chord body that prunes after the copies."""
+        return {
+            "repository": self.repository.name,
+            "keep": sorted(self.keep),
+            "source": self.source,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PruneTarget:
+        repository = parse_reference(str(data["repository"]), default_tag=None, hub_namespace=None)
+        return cls(repository, frozenset(str(tag) for tag in data["keep"]), str(data["source"]))
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What a run does: items in file order, then the repositories to prune."""
+
+    items: tuple[SyncItem, ...]
+    prune: tuple[PruneTarget, ...] = ()
+
+
+def expand(
+    rules: Sequence[ImageRule],
+    *,
+    list_tags: TagLister,
+    dockerhub_user: str | None = None,
+    dest_prefix: str | None = None,
+    extra: Sequence[SyncItem] = (),
+) -> Plan:
+    """Expand every rule, then check that no two items write the same destination.
+
+    ``dest_prefix`` (from the command line or environment) serves rules whose
+    file gives none; ``extra`` are the command line's own mapping items.
+    """
+    rules = [r if r.dest_prefix else replace(r, dest_prefix=dest_prefix) for r in rules]
+    placed = [(rule, _expand_rule(rule, list_tags, dockerhub_user)) for rule in rules]
+    _check_unique(placed, extra)
+    expanded = [(rule, [item for item, _ in found]) for rule, found in placed]
+    items = tuple(item for _, found in expanded for item in found) + tuple(extra)
+    return Plan(items, _prune_targets(expanded, items, dockerhub_user))
+
+
+def _expand_rule(
+    rule: ImageRule, list_tags: TagLister, hub_user: str | None
+) -> list[tuple[SyncItem, Where]]:
+    """The rule's items, each with the place in the file that wrote its destination."""
+    if rule.mapping is not None:
+        return [(_item(rule.mapping, rule.where, hub_user, rule.dest_prefix), rule.where)]
+    return [
+        (_with_options(_item(text, where, hub_user, rule.dest_prefix), rule, tag), where)
+        for tag in _tags(rule, list_tags)
+        for text, where in _texts(rule, tag)
+    ]
+
+
+def _tags(rule: ImageRule, list_tags: TagLister) -> list[str | None]:
+    """The selected tags; ``[None]`` for a source pinned by digest."""
+    assert rule.source is not None
+    if rule.source.digest is not None:
+        return [None]
+    if not rule.selector.needs_listing:
+        return list(rule.selector.select())
+    try:
+        available = list_tags(rule.source)
+    except RegistryError as exc:
+        message = f"{rule.where}: cannot list the tags of {rule.source.name}: {exc}"
+        raise PlanError(message, category=exc.category) from exc
+    return list(rule.selector.select(available))
+
+
+def _texts(rule: ImageRule, tag: str | None) -> list[tuple[str, Where]]:
+    """``src:tag=dst`` per destination, or the bare source when the prefix decides."""
+    assert rule.source is not None
+    source = str(rule.source if tag is None else rule.source.with_tag(tag))
+    if not rule.destinations:
+        return [(source, rule.where)]
+    return [(f"{source}={destination}", where) for destination, where in rule.destinations]
+
+
+def _item(text: str, where: Where, hub_user: str | None, prefix: str | None) -> SyncItem:
+    try:
+        return parse_item(text, dockerhub_user=hub_user, dest_prefix=prefix)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def _with_options(item: SyncItem, rule: ImageRule, tag: str | None) -> SyncItem:
+    immutable = tag is not None and rule.selector.is_immutable(tag)
+    return replace(item, platforms=rule.platforms, immutable=immutable)
+
+
+def _check_unique(
+    placed: Iterable[tuple[ImageRule, list[tuple[SyncItem, Where]]]], extra: Sequence[SyncItem]
+) -> None:
+    first: dict[str, Where] = {}
+    for _, found in placed:
+        for item, where in found:
+            _claim(first, str(item.destination), where)
+    for position, item in enumerate(extra, start=1):
+        _claim(first, str(item.destination), Where("command line", 0, f"mapping item {position}"))
+
+
+def _claim(first: dict[str, Where], destination: str, where: Where) -> None:
+    earlier = first.setdefault(destination, where)
+    if earlier is not where:
+        raise ConfigError(
+            f"{where}: writes {destination}, which {earlier.field} "
+            f"(line {earlier.line}) writes too; every destination may be written once"
+        )
+
+
+def _prune_targets(
+    expanded: Iterable[tuple[ImageRule, list[SyncItem]]],
+    items: Sequence[SyncItem],
+    hub_user: str | None,
+) -> tuple[PruneTarget, ...]:
+    """One target per destination repository some pruning rule writes (or would write)."""
+    keep: dict[str, set[str]] = {}
+    for item in items:
+        keep.setdefault(item.destination.name, set()).add(str(item.destination.tag))
+    targets: dict[str, PruneTarget] = {}
+    for rule, rule_items in expanded:
+        for repository in _pruned_repositories(rule, rule_items, hub_user) if rule.prune else ():
+            name = repository.name
+            source = rule.source.name if rule.source else str(rule.mapping)
+            targets.setdefault(name, PruneTarget(repository, frozenset(keep.get(name, ())), source))
+    return tuple(targets.values())
+
+
+def _pruned_repositories(
+    rule: ImageRule, items: list[SyncItem], hub_user: str | None
+) -> list[ImageReference]:
+    """The rule's destination repositories, even when its selection came out empty.
+
+    An empty selection still names its repositories (found through a probe tag),
+    so that the pruner can refuse, visibly, to empty them.
+    """
+    if not items and rule.source is not None:
+        texts = _texts(rule, "latest")
+        items = [_item(text, where, hub_user, rule.dest_prefix) for text, where in texts]
+    found = {item.destination.name: replace(item.destination, tag=None) for item in items}
+    return list(found.values())
