@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import socket
 import threading
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from imgsync.adapters.notify import notify_all
 from imgsync.config.settings import Settings
 from imgsync.core.clock import new_run_id, utc_now
 from imgsync.core.mapping import SyncItem
-from imgsync.core.pipeline import Copier, DigestReader, sync_item
+from imgsync.core.pipeline import Copier, DigestReader, PullEstimator, sync_item
 from imgsync.core.plan import PruneTarget
+from imgsync.core.quota import quota_usage
 from imgsync.core.reference import ImageReference
 from imgsync.core.result import Category, ErrorInfo, RunReport, Status, SyncResult
 from imgsync.producer.retrying import retrying
@@ -31,14 +33,27 @@ ResultSink = Callable[[SyncResult], None]
 
 @dataclass(slots=True)
 class LimitedCopier:
-    """Lets at most ``limit`` copies run at once, whatever the number of check threads."""
+    """At most ``slots`` copies at once, and one at a time into any one repository.
+
+    The per-repository lock is taken before a copy slot, so a copy waiting for its
+    repository never keeps a slot from another repository's copy; it exists because
+    docker-registry can fail concurrent pushes of shared blobs into one repository.
+    """
 
     copier: Copier
     slots: threading.Semaphore
+    repositories: defaultdict[str, threading.Lock] = field(
+        default_factory=lambda: defaultdict(threading.Lock)
+    )
+    guard: threading.Lock = field(default_factory=threading.Lock)
 
     def copy(self, source: ImageReference, destination: ImageReference) -> str | None:
-        with self.slots:
+        with self._repository(destination.name), self.slots:
             return self.copier.copy(source, destination)
+
+    def _repository(self, name: str) -> threading.Lock:
+        with self.guard:
+            return self.repositories[name]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +75,7 @@ def run_items(
     worker: str = "",
     on_result: ResultSink | None = None,
     max_retries: int = 0,
+    estimator: PullEstimator | None = None,
 ) -> RunOutcome:
     """Sync every item; an interrupt (Ctrl-C, SIGTERM) ends with a partial, honest outcome."""
     limited = LimitedCopier(copier, threading.Semaphore(concurrency))
@@ -72,6 +88,7 @@ def run_items(
             dry_run=dry_run,
             worker=worker,
             attempts=number,
+            estimator=estimator,
         ),
         max_retries=max_retries,
         stop=stop,
@@ -145,11 +162,13 @@ def run_embedded(
             worker=f"embedded@{socket.gethostname()}",
             on_result=on_result,
             max_retries=settings.max_retries,
+            estimator=services.copier,
         )
         pruned = [] if outcome.interrupted else prune_all(prune, services.registry, dry_run=dry_run)
     finally:
         services.close()
     results = (*outcome.results, *pruned)
-    report = RunReport(run_id, "embedded", started, utc_now(), results)
+    quota = quota_usage(results, services.board.observed())
+    report = RunReport(run_id, "embedded", started, utc_now(), results, quota=quota)
     sent = notify_all(channels, report, policy=settings.notify_on)
     return replace(report, notifications=sent), outcome.interrupted

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
-from imgsync.adapters.destination_lock import destination_lock
+import redis
+
+from imgsync.adapters.destination_lock import destination_lock, repository_lock
 from imgsync.adapters.notify import notify_all
 from imgsync.adapters.runstore import RunPlan
 from imgsync.config.settings import Settings
 from imgsync.core.clock import utc_now
 from imgsync.core.mapping import SyncItem
-from imgsync.core.pipeline import sync_item
+from imgsync.core.pipeline import Copier, sync_item
 from imgsync.core.plan import PruneTarget
+from imgsync.core.quota import quota_usage
+from imgsync.core.reference import ImageReference
 from imgsync.core.result import Category, ErrorInfo, RunReport, Status, SyncResult
 from imgsync.runtime.pruning import prune_all
 from imgsync.runtime.services import build_channels
@@ -30,15 +34,35 @@ def run_one(
     settings, services = context.get_settings(), context.services()
     ttl = settings.task_time_limit + 60
     owner = f"{run_id}:{index}:{request.id}"
-    with destination_lock(context.redis_client(), str(item.destination), owner=owner, ttl=ttl):
+    client = context.redis_client()
+    copier = RepositorySerialCopier(services.copier, client, owner, ttl, settings.copy_timeout)
+    with destination_lock(client, str(item.destination), owner=owner, ttl=ttl):
         return sync_item(
             item,
             registry=services.registry,
-            copier=services.copier,
+            copier=copier,
             dry_run=dry_run,
             worker=request.hostname or "",
             attempts=attempts,
+            estimator=services.copier,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class RepositorySerialCopier:
+    """One copy at a time into a destination repository, across all workers."""
+
+    copier: Copier
+    client: redis.Redis
+    owner: str
+    ttl: float
+    wait: float
+
+    def copy(self, source: ImageReference, destination: ImageReference) -> str | None:
+        with repository_lock(
+            self.client, destination.name, owner=self.owner, ttl=self.ttl, wait=self.wait
+        ):
+            return self.copier.copy(source, destination)
 
 
 def lock_wait_exhausted(settings: Settings, lock_waits: int) -> bool:
@@ -124,7 +148,8 @@ def _publish(run_id: str, results: tuple[SyncResult, ...]) -> RunReport:
     store = context.run_store()
     plan = store.plan(run_id)
     started = plan.started_at if plan else utc_now()
-    report = RunReport(run_id, "celery", started, utc_now(), results)
+    quota = quota_usage(results, context.quota_board().observed())
+    report = RunReport(run_id, "celery", started, utc_now(), results, quota=quota)
     settings = context.get_settings()
     sent = notify_all(build_channels(settings), report, policy=settings.notify_on)
     report = replace(report, notifications=sent)
