@@ -121,3 +121,31 @@ def test_version_and_help(env: dict[str, str]) -> None:
         "--quiet",
     ):
         assert option in helped.stdout
+
+
+@pytest.mark.parametrize(
+    ("extra_env", "message"),
+    [
+        (
+            {"IMGSYNC_TASK_TIME_LIMIT": "600", "IMGSYNC_TASK_SOFT_TIME_LIMIT": "900"},
+            "IMGSYNC_TASK_SOFT_TIME_LIMIT",
+        ),
+        ({"IMGSYNC_TASK_TIME_LIMIT": "9000"}, "IMGSYNC_VISIBILITY_TIMEOUT"),
+    ],
+    ids=["soft-above-hard", "visibility-below-hard"],
+)
+def test_inconsistent_time_limits_are_refused_before_anything_is_enqueued(
+    env: dict[str, str], extra_env: dict[str, str], message: str
+) -> None:
+    broker = {"IMGSYNC_BROKER_URL": "redis://127.0.0.1:1/0"}
+    ran = run_imgsync(["sync", "nginx=a/b"], {**env, **broker, **extra_env})
+    assert ran.returncode == 2, ran.output
+    assert message in ran.stderr and "Traceback" not in ran.stderr
+
+
+def test_only_a_hard_limit_given_derives_a_lower_soft_limit(env: dict[str, str]) -> None:
+    from imgsync.config.celery import celery_config
+    from imgsync.config.settings import Settings
+
+    conf = celery_config(Settings.from_env({"IMGSYNC_TASK_TIME_LIMIT": "600"}))
+    assert conf["task_time_limit"] == 600 and conf["task_soft_time_limit"] == 540

@@ -35,6 +35,9 @@ port = st.one_of(st.just(""), st.integers(1, 65535).map(":{}".format))
 tag = st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,20}", fullmatch=True)
 digest = st.text(alphabet="0123456789abcdef", min_size=64, max_size=64).map("sha256:{}".format)
 
+#: Far above the ~0.1-0.8 s these take, far below a hang; generous for a loaded 2-core CI.
+HANG_BOUND_S = 5.0
+
 
 @st.composite
 def valid_references(draw: st.DrawFn) -> str:
@@ -129,7 +132,7 @@ def _timed(call: Callable[[], object], error: type[Exception]) -> float:
     return time.perf_counter() - start
 
 
-@pytest.mark.timeout(5)
+@pytest.mark.timeout(30)
 @pytest.mark.parametrize(
     "text",
     [
@@ -142,10 +145,10 @@ def _timed(call: Callable[[], object], error: type[Exception]) -> float:
     ],
 )
 def test_megabyte_reference_is_refused_quickly(text: str) -> None:
-    assert _timed(lambda: parse_reference(text), InvalidReference) < 1.0
+    assert _timed(lambda: parse_reference(text), InvalidReference) < HANG_BOUND_S
 
 
-@pytest.mark.timeout(5)
+@pytest.mark.timeout(30)
 @pytest.mark.parametrize(
     "text",
     [
@@ -158,15 +161,15 @@ def test_megabyte_reference_is_refused_quickly(text: str) -> None:
     ],
 )
 def test_megabyte_mapping_is_refused_quickly(text: str) -> None:
-    assert _timed(lambda: parse_mappings(text), InvalidMapping) < 1.0
+    assert _timed(lambda: parse_mappings(text), InvalidMapping) < HANG_BOUND_S
 
 
-@pytest.mark.timeout(5)
+@pytest.mark.timeout(30)
 def test_megabyte_of_separators_and_comments_is_cheap() -> None:
     start = time.perf_counter()
     assert parse_mappings(",\n" * (MB // 2)) == []
     assert parse_mappings("# c\n" * (MB // 4)) == []
-    assert time.perf_counter() - start < 1.0
+    assert time.perf_counter() - start < HANG_BOUND_S
 
 
 def test_too_many_items_reports_the_first_one_over_the_limit() -> None:

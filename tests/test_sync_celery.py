@@ -161,7 +161,7 @@ def trio(trio_workers: Cluster) -> Iterator[Cluster]:
     yield trio_workers
 
     def idle(client: Any) -> bool:
-        return client.llen(trio_workers.queue) == 0 and client.hlen("unacked") == 0
+        return bool(client.llen(trio_workers.queue) == 0 and client.hlen("unacked") == 0)
 
     with trio_workers.redis() as client:
         wait_until(lambda: idle(client), 15, "the trio's queue to drain")
@@ -233,7 +233,8 @@ def assert_report(ran: Ran, mappings: list[str], code: int = 0) -> dict[str, Any
 
 def manifest_puts(registry: Registry, repo: str, tag: str, since: int) -> int:
     """PUTs of ``repo:tag``'s manifest (by tag: the copy's last, deciding write)."""
-    return registry.count("PUT", path_contains=f"/v2/{repo}/manifests/{tag}", since=since)
+    path = f"/v2/{repo}/manifests/{tag}"
+    return sum(1 for r in registry.requests(since) if r.method == "PUT" and r.path == path)
 
 
 def dest_ref(registry: Registry, repo: str, tag: str) -> str:
@@ -320,7 +321,7 @@ def test_pool_process_killed_mid_copy_is_redelivered(
     os.kill(pool_pid, signal.SIGKILL)
     wait_until(lambda: not alive(skopeo_pid), 5, "the killed pool process's skopeo to die")
 
-    report = assert_report(producer.wait(), mappings)
+    report = assert_report(trio.finish(producer), mappings)
     assert statuses(report) == ["synced"] * 3
     for i in range(3):
         assert head_digest(basic_registry, f"{unique_repo}/k{i}", "big") == digest
@@ -364,7 +365,7 @@ def test_whole_worker_killed_and_replaced_finishes_the_run(
     time.sleep(max(0.0, killed_at + visibility + 1 - time.monotonic()))
     (fresh,) = cluster.start_workers(unique_name("fresh"), concurrency=2)
 
-    report = assert_report(producer.wait(timeout=90), mappings)
+    report = assert_report(cluster.finish(producer), mappings)
     assert statuses(report) == ["synced"] * 3
     # the doomed worker finished nothing: all three ran on the fresh one, two of them restored
     assert {r["worker"].split("@")[0] for r in report["results"]} == {fresh.name}
@@ -394,7 +395,7 @@ def test_two_producers_same_destination_copy_once(
     with trio.redis() as client:
         wait_until(lambda: client.exists(f"imgsync:lock:{destination}") == 1, 30, "the lock")
     second = trio.start_producer(mapping)
-    reports = [assert_report(p.wait(), mapping) for p in (first, second)]
+    reports = [assert_report(trio.finish(p), mapping) for p in (first, second)]
 
     results = sorted((r["results"][0] for r in reports), key=lambda r: r["status"])
     assert [r["status"] for r in results] == ["skipped", "synced"]
@@ -474,7 +475,7 @@ def test_hard_time_limit_fails_one_mapping_and_notifies_once(
     producer = cluster.start_producer(mappings)
     skopeo_pid, _ = wait_for_copy(lambda: worker.skopeo_pids(f"{unique_repo}:huge"))
     os.kill(skopeo_pid, signal.SIGSTOP)
-    report = assert_report(producer.wait(timeout=90), mappings, code=1)
+    report = assert_report(cluster.finish(producer), mappings, code=1)
 
     ok, slow_one, gone = report["results"]
     assert ok["status"] == "synced" and ok["destination_digest"] == small

@@ -14,6 +14,22 @@ from imgsync.config.settings import Settings
 from imgsync.errors import ConfigError
 
 
+def soft_time_limit(settings: Settings) -> float:
+    """The soft limit: as set, else 60 s (at most a tenth) before the hard one.
+
+    The soft limit must come first: it lets the task kill skopeo and return a
+    ``timeout`` result; the hard limit only catches a task that ignored it.
+    """
+    hard = settings.task_time_limit
+    soft = settings.task_soft_time_limit or hard - min(60.0, hard / 10)
+    if soft >= hard:
+        raise ConfigError(
+            f"IMGSYNC_TASK_SOFT_TIME_LIMIT ({soft:g}) must be below "
+            f"IMGSYNC_TASK_TIME_LIMIT ({hard:g})"
+        )
+    return soft
+
+
 def celery_config(settings: Settings) -> dict[str, Any]:
     """The ``app.conf`` mapping for the given settings."""
     if settings.visibility_timeout <= settings.task_time_limit:
@@ -30,7 +46,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
-        "task_soft_time_limit": settings.task_soft_time_limit,
+        "task_soft_time_limit": soft_time_limit(settings),
         "task_time_limit": settings.task_time_limit,
         "task_default_queue": settings.queue,
         "task_serializer": "json",

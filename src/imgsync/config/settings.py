@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from imgsync.errors import ConfigError
 
 if TYPE_CHECKING:
+    from imgsync.config.syncfile import AccountSpec
     from imgsync.config.syncload import SyncFile
 
 NotifyPolicy = Literal["always", "change", "failure"]
@@ -55,10 +56,21 @@ ENV_VARS: dict[str, str] = {
     "IMGSYNC_LOCK_RETRY_DELAY": "lock_retry_delay",
     "GITHUB_STEP_SUMMARY": "github_step_summary",
     "IMGSYNC_CONFIG": "config_file",
+    "DOCKERHUB_ACCOUNTS": "dockerhub_accounts",
+    "IMGSYNC_RATE_LIMIT_MIN": "rate_limit_min",
+    "IMGSYNC_METRICS_PORT": "metrics_port",
+    "PROMETHEUS_MULTIPROC_DIR": "metrics_dir",
 }
 
 _LIST_FIELDS = frozenset(
-    {"insecure_registries", "notify_urls", "wxpusher_uids", "wxpusher_topic_ids", "wxpusher_spts"}
+    {
+        "insecure_registries",
+        "notify_urls",
+        "wxpusher_uids",
+        "wxpusher_topic_ids",
+        "wxpusher_spts",
+        "dockerhub_accounts",
+    }
 )
 
 
@@ -74,6 +86,29 @@ def default_authfile(home: Path) -> Path | None:
     return candidate if candidate.is_file() else None
 
 
+def parse_minimums(value: object) -> object:
+    """``"docker.io=20,ghcr.io=5"`` (env, CLI) → ``{"docker.io": 20, ...}``; dicts pass through."""
+    if not isinstance(value, str | tuple | list):
+        return value
+    items = split_list(value) if isinstance(value, str) else tuple(value)
+    found: dict[str, str] = {}
+    for item in items:
+        host, sep, number = item.rpartition("=")
+        if not sep or not host.strip():
+            raise ValueError(f"{item!r} is not HOST=N")
+        found[host.strip().lower()] = number.strip()
+    return found
+
+
+class Account(BaseModel):
+    """One of several accounts of a registry (pull quotas are per account)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    username: str
+    password: SecretStr
+
+
 class RegistryOptions(BaseModel):
     """One registry's settings from the sync file, with credentials already read from the env."""
 
@@ -84,6 +119,7 @@ class RegistryOptions(BaseModel):
     authfile: Path | None = None
     insecure: bool = False
     concurrency: int | None = Field(default=None, ge=1, le=512)
+    accounts: tuple[Account, ...] = ()
 
 
 class Settings(BaseModel):
@@ -115,7 +151,7 @@ class Settings(BaseModel):
     broker_url: SecretStr | None = None
     result_backend: SecretStr | None = None
     queue: str = "imgsync"
-    task_soft_time_limit: float = Field(default=3600.0, gt=0)
+    task_soft_time_limit: float | None = Field(default=None, gt=0)
     task_time_limit: float = Field(default=3900.0, gt=0)
     visibility_timeout: float = Field(default=7200.0, gt=0)
     result_expires: float = Field(default=7 * 24 * 3600.0, gt=0)
@@ -124,6 +160,31 @@ class Settings(BaseModel):
     github_step_summary: Path | None = None
     config_file: Path | None = None
     registries: dict[str, RegistryOptions] = Field(default_factory=dict)
+    dockerhub_accounts: tuple[SecretStr, ...] = ()
+    rate_limit_min: dict[str, int] = Field(default_factory=dict)
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_dir: Path | None = None
+
+    @field_validator("rate_limit_min", mode="before")
+    @classmethod
+    def _minimums(cls, value: object) -> object:
+        return parse_minimums(value)
+
+    @field_validator("rate_limit_min")
+    @classmethod
+    def _non_negative(cls, value: dict[str, int]) -> dict[str, int]:
+        if any(number < 0 for number in value.values()):
+            raise ValueError("a minimum cannot be negative")
+        return value
+
+    @field_validator("dockerhub_accounts")
+    @classmethod
+    def _pairs(cls, value: tuple[SecretStr, ...]) -> tuple[SecretStr, ...]:
+        for pair in value:
+            user, colon, token = pair.get_secret_value().partition(":")
+            if not (colon and user.strip() and token.strip()):
+                raise ValueError("each account must be user:token (values not shown)")
+        return value
 
     @field_validator("dockerhub_username", "dest_prefix", "mappings", "wpush_channel")
     @classmethod
@@ -163,11 +224,17 @@ class Settings(BaseModel):
         registries = {
             host: _registry_options(sync_file, host, env) for host in sync_file.spec.registries
         }
+        minimums = {
+            host: spec.rate_limit_min
+            for host, spec in sync_file.spec.registries.items()
+            if spec.rate_limit_min is not None
+        }
         return self.merged(
             config_file=sync_file.path,
             concurrency=defaults.concurrency,
             check_concurrency=defaults.check_concurrency,
             registries={**self.registries, **registries},
+            rate_limit_min={**self.rate_limit_min, **minimums},
         )
 
     @classmethod
@@ -207,7 +274,15 @@ def _registry_options(sync_file: SyncFile, host: str, env: Mapping[str, str]) ->
         authfile=spec.authfile,
         insecure=spec.insecure,
         concurrency=spec.concurrency,
+        accounts=tuple(_account(sync_file, host, a, env) for a in spec.accounts),
     )
+
+
+def _account(sync_file: SyncFile, host: str, spec: AccountSpec, env: Mapping[str, str]) -> Account:
+    """One ``accounts:`` entry: both variables it names must be set."""
+    username = _named_env(sync_file, host, spec.username_env, env)
+    password = _named_env(sync_file, host, spec.password_env or spec.token_env, env)
+    return Account(username=str(username), password=SecretStr(str(password)))
 
 
 def _named_env(
@@ -233,3 +308,13 @@ def _describe(exc: ValidationError) -> str:
         env = _FIELD_TO_ENV.get(field_name, field_name)
         lines.append(f"invalid setting {env} ({field_name}): {error['msg']}")
     return "; ".join(lines)
+
+
+def export_metrics_dir(path: Path) -> None:
+    """Hand the metrics directory to prometheus-client, which reads only the environment.
+
+    Set before prometheus-client is first imported, in the worker's main process, so
+    every forked pool process writes its samples there. Kept here because this is
+    the one module that touches ``os.environ``.
+    """
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)

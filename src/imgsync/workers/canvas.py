@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from celery import chord, group
+from celery import chord, current_app, group
+from kombu.exceptions import OperationalError
 from kombu.utils.uuid import uuid
 
+from imgsync.adapters.redact import redact_url
 from imgsync.adapters.runstore import RunPlan, RunStore
 from imgsync.core.clock import new_run_id, utc_now
 from imgsync.core.mapping import SyncItem
 from imgsync.core.plan import PruneTarget
+from imgsync.errors import ConfigError
 from imgsync.workers.tasks import aggregate_run, on_run_error, sync_image
 
 
@@ -59,6 +62,11 @@ def build_items_plan(
     dry_run: bool,
     prune: Sequence[PruneTarget] = (),
 ) -> RunPlan:
+    """Plan and send the run; a broker that cannot be reached is a configuration error."""
     plan = plan_run(items, dry_run=dry_run)
-    enqueue(plan, store, prune)
+    try:
+        enqueue(plan, store, prune)
+    except OperationalError as exc:  # kombu could not publish: the broker (amqp://…) is down
+        broker = redact_url(str(current_app.conf.broker_url or ""))
+        raise ConfigError(f"cannot reach the broker {broker}: {exc}") from None
     return plan
