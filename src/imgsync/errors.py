@@ -15,6 +15,7 @@ Each error carries the evidence needed to act on it, and never a secret::
     │   ├── RateLimited(retry_after)          429
     │   ├── RegistryUnavailable               5xx, connection refused, timeout, DNS
     │   └── UnexpectedResponse                HTML instead of JSON, unknown media type
+    ├── QuotaExhausted                        pulls left below rate_limit_min: deferred
     ├── CopyError(argv, returncode, stderr, category)   skopeo failed
     ├── PlanError                             a sync file's tag selection could not be expanded
     └── NotifyError(channel)                  a notification channel failed (logged, never fatal)
@@ -114,6 +115,16 @@ class RateLimited(RegistryError):
     ) -> None:
         super().__init__(message, url=url, status=status)
         self.retry_after = retry_after
+
+
+class QuotaExhausted(ImgsyncError):
+    """No account has pulls left above ``rate_limit_min``: the copy is deferred, not failed.
+
+    Raised before a copy starts, so nothing was spent; the mapping ends ``deferred``
+    and a later run (after the registry's window) picks it up.
+    """
+
+    category = "rate_limited"
 
 
 class RegistryUnavailable(RegistryError):

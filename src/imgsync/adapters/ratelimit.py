@@ -153,8 +153,10 @@ class Transport:
         backoff: Backoff,
         sleep: Callable[[float], None],
         secrets: tuple[str, ...] = (),
+        observer: Callable[[RateLimit], None] | None = None,
     ) -> None:
         self.name = name
+        self._observer = observer
         self.session = session
         self.rate_limit: RateLimit | None = None
         self._timeout = timeout
@@ -220,7 +222,11 @@ class Transport:
         log.debug(
             "%s %s -> %d (%.3fs)", request.method, response.url, response.status_code, elapsed
         )
-        self.rate_limit = parse_rate_limit(response.headers) or self.rate_limit
+        found = parse_rate_limit(response.headers)
+        if found is not None:
+            self.rate_limit = found
+            if self._observer is not None:  # shares it (quota board) as soon as it is seen
+                self._observer(found)
         return response
 
     def _failure(self, what: str, exc: Exception) -> str:

@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -29,6 +30,8 @@ from imgsync.errors import AuthError, UnexpectedResponse
 
 if TYPE_CHECKING:
     from types import TracebackType
+
+    from requests.sessions import _Cert, _Settings, _TextMapping, _Verify
 
     from imgsync.adapters.credentials import Credential, CredentialStore
 
@@ -46,6 +49,10 @@ ACCEPT = ", ".join(MANIFEST_TYPES)
 DIGEST_HEADER = "Docker-Content-Digest"
 _API_HOSTS = {"docker.io": "registry-1.docker.io", "index.docker.io": "registry-1.docker.io"}
 _HEX_LENGTHS = {"sha256": 64, "sha512": 128}
+#: The account name of requests without credentials (quotas are per account, or per IP).
+ANONYMOUS = "anonymous"
+#: Called with (registry, account, quota) whenever a response reports a quota.
+QuotaObserver = Callable[[str, str, RateLimit], None]
 
 
 def base_url(registry: str, *, insecure: bool = False) -> str:
@@ -54,9 +61,55 @@ def base_url(registry: str, *, insecure: bool = False) -> str:
     return f"{scheme}://{_API_HOSTS.get(registry, registry)}"
 
 
+class EnvironmentOnceSession(requests.Session):
+    """A session that reads proxy and CA settings from the environment once per host.
+
+    With ``trust_env`` requests re-reads them on *every* request: it scans the whole
+    process environment twice for ``*_proxy`` variables and looks for ``~/.netrc``. That
+    was 10-15 % of the CPU of a digest ``HEAD`` (benchmarks: ``docs/benchmarks.md``),
+    and none of it can change during a run. The proxies and CA bundle the
+    environment names are still honoured, resolved the first time a host is used.
+    ``~/.netrc`` is not consulted: imgsync sends its own ``Authorization`` header,
+    which a netrc entry would otherwise silently replace.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.trust_env = False
+        self._from_env: dict[str, _Settings] = {}
+        self._env_lock = threading.Lock()
+
+    def merge_environment_settings(
+        self,
+        url: str | bytes | None,
+        proxies: _TextMapping | None,
+        stream: bool | None,
+        verify: _Verify | None,
+        cert: _Cert | None,
+    ) -> _Settings:
+        env = self._environment_for(url)
+        merged = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        merged["proxies"] = {**self.proxies, **env["proxies"], **(proxies or {})}
+        if verify is None and self.verify is True:
+            merged["verify"] = env["verify"]
+        return merged
+
+    def _environment_for(self, url: str | bytes | None) -> _Settings:
+        """What ``trust_env`` would add for ``url``'s scheme and host, computed once."""
+        text = url.decode() if isinstance(url, bytes) else url or ""
+        parts = urlsplit(text)
+        key = f"{parts.scheme}://{parts.netloc}"
+        with self._env_lock:
+            if key not in self._from_env:
+                probe = requests.Session()  # trust_env=True: the environment's view
+                self._from_env[key] = probe.merge_environment_settings(text, {}, None, None, None)
+                probe.close()
+            return self._from_env[key]
+
+
 def build_session(pool_size: int) -> requests.Session:
     """A keep-alive session whose pool fits ``pool_size`` threads; urllib3 never retries."""
-    session = requests.Session()
+    session = EnvironmentOnceSession()
     adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
@@ -115,8 +168,10 @@ class RegistryClient:
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
         max_requests: int | None = None,
+        observer: Callable[[RateLimit], None] | None = None,
     ) -> None:
         self.registry = registry
+        self.account = credential.username if credential is not None else ANONYMOUS
         self._slots = threading.BoundedSemaphore(max_requests) if max_requests else None
         self.base_url = base_url(registry, insecure=insecure)
         self._owns_session = session is None
@@ -128,6 +183,7 @@ class RegistryClient:
             backoff=Backoff(backoff, max_backoff),
             sleep=sleep,
             secrets=(credential.secret,) if credential is not None else (),
+            observer=observer,
         )
         self._auth = Authenticator(self._get_token, credential)
 
@@ -217,8 +273,10 @@ class RegistryPool:
         retries: int = 4,
         pool_size: int = 32,
         max_requests: Mapping[str, int] | None = None,
+        observer: QuotaObserver | None = None,
     ) -> None:
         self._credentials = credentials
+        self._observer = observer
         self._insecure = frozenset(insecure)
         self._max_requests = dict(max_requests or {})
         self._timeout, self._retries, self._pool_size = timeout, retries, pool_size
@@ -233,16 +291,32 @@ class RegistryPool:
                 client = self._clients[registry] = self._create(registry)
             return client
 
-    def _create(self, registry: str) -> RegistryClient:
+    def account_client(self, registry: str, credential: Credential | None) -> RegistryClient:
+        """A client that uses ``credential`` (one of several accounts) instead of the default."""
+        key = f"{registry} {credential.username if credential else ANONYMOUS}"
+        with self._lock:
+            client = self._clients.get(key)
+            if client is None:
+                client = self._clients[key] = self._create(registry, credential)
+            return client
+
+    def _create(self, registry: str, credential: Credential | None = None) -> RegistryClient:
+        account = credential or self._credentials.lookup(registry)
+        observer = self._observer
         return RegistryClient(
             registry,
-            credential=self._credentials.lookup(registry),
+            credential=account,
+            observer=(lambda q: observer(registry, self._name(account), q)) if observer else None,
             insecure=registry in self._insecure,
             timeout=self._timeout,
             retries=self._retries,
             pool_size=self._pool_size,
             max_requests=self._max_requests.get(registry),
         )
+
+    @staticmethod
+    def _name(credential: Credential | None) -> str:
+        return credential.username if credential is not None else ANONYMOUS
 
     def head_digest(self, ref: ImageReference) -> str | None:
         """The digest of ``ref`` from its registry, ``None`` if it does not exist."""
@@ -252,7 +326,11 @@ class RegistryPool:
         """The latest quota per registry, for those that reported one."""
         with self._lock:
             clients = list(self._clients.items())
-        return {name: c.rate_limit for name, c in clients if c.rate_limit is not None}
+        return {
+            name: c.rate_limit
+            for name, c in clients
+            if c.rate_limit is not None and " " not in name
+        }
 
     def close(self) -> None:
         """Close every client; the pool can be reused afterwards (clients are recreated)."""

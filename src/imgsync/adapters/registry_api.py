@@ -89,6 +89,16 @@ def _next_page(response: requests.Response) -> str | None:
     return urljoin(response.url, link) if link else None
 
 
+def head_media_type(client: RegistryClient, ref: ImageReference) -> str | None:
+    """The media type of ``ref`` from a HEAD: free on Docker Hub, and it refreshes the quota."""
+    url = _url(client, ref, f"manifests/{ref.manifest_ref}")
+    response = client.send(HttpRequest("HEAD", url, {"Accept": ACCEPT}), _scope(ref, "pull"))
+    if response.status_code == 404:
+        return None
+    _fail(response, f"manifest of {ref}")
+    return response.headers.get("Content-Type", "").split(";")[0].strip()
+
+
 def get_manifest(client: RegistryClient, ref: ImageReference) -> Manifest | None:
     """The manifest or index at ``ref`` as served (a GET: a pull on Docker Hub); None if absent."""
     url = _url(client, ref, f"manifests/{ref.manifest_ref}")
@@ -125,6 +135,22 @@ def delete_manifest(client: RegistryClient, repository: ImageReference, digest: 
     return True
 
 
+def referrers(client: RegistryClient, repository: ImageReference, digest: str) -> list[str] | None:
+    """Digests of the manifests whose ``subject`` is ``digest`` (OCI 1.1 referrers API).
+
+    ``None`` when the registry has no referrers API (docker-registry 2.8 answers
+    404): the caller then falls back to the ``sha256-<hex>`` tag scheme.
+    """
+    url = _url(client, repository, f"referrers/{digest}")
+    request = HttpRequest("GET", url, {"Accept": "application/vnd.oci.image.index.v1+json"})
+    response = client.send(request, _scope(repository, "pull"))
+    if response.status_code != 200:
+        return None
+    found = json_object(response, "registry").get("manifests")
+    entries = found if isinstance(found, list) else []
+    return [str(m["digest"]) for m in entries if isinstance(m, dict) and "digest" in m]
+
+
 class ManifestPool(RegistryPool):
     """The registry pool with manifest, tag-list and delete calls: what sync files need."""
 
@@ -139,3 +165,6 @@ class ManifestPool(RegistryPool):
 
     def delete_manifest(self, repository: ImageReference, digest: str) -> bool:
         return delete_manifest(self.client(repository.registry), repository, digest)
+
+    def referrers(self, repository: ImageReference, digest: str) -> list[str] | None:
+        return referrers(self.client(repository.registry), repository, digest)

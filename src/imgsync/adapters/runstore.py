@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 
 from imgsync.core.result import RunReport, SyncResult
 from imgsync.errors import ConfigError
@@ -39,12 +41,30 @@ class RunPlan:
         return cls(**data)
 
 
-def connect(url: str | None) -> redis.Redis:
-    """A Redis client for the result backend; other backends cannot hold run state."""
+#: Retries of a patient client: 0.2, 0.4 … 2 s apart, about a minute in all.
+PATIENT_RETRIES = 30
+
+
+def connect(url: str | None, *, patient: bool = False) -> redis.Redis:
+    """A Redis client for the result backend; other backends cannot hold run state.
+
+    ``patient`` (workers): a refused or dropped connection is retried for about a
+    minute, so a Redis restart does not fail the copy that was running meanwhile
+    (its lock release and result would be lost). The producer checks at once.
+    """
     if not url or not url.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError(
             "distributed mode needs a Redis result backend "
             "(IMGSYNC_RESULT_BACKEND=redis://… or a redis:// broker URL)"
+        )
+    if patient:
+        return redis.Redis.from_url(
+            url,
+            socket_timeout=30,
+            health_check_interval=10,
+            retry=Retry(
+                ExponentialBackoff(cap=2.0, base=0.1), PATIENT_RETRIES, (redis.ConnectionError,)
+            ),
         )
     return redis.Redis.from_url(url, socket_timeout=30, health_check_interval=10)
 

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 
-from imgsync.adapters.credentials import CredentialStore, registry_host
+from imgsync.adapters.credentials import Credential, CredentialStore, registry_host
 from imgsync.adapters.process import Finished, run
 from imgsync.adapters.redact import redact
 from imgsync.core.reference import DOCKER_HUB, ImageReference
@@ -89,6 +89,7 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"unsupported (?:media|manifest|mime) type",
         r"(?:invalid|unknown) media ?type",
         r"manifest invalid",
+        r"unsupported schema version",  # skopeo 1.9.3 on a manifest media type it does not know
         r"server gave http response to https client",
         r"\bx509: ",
     ),
@@ -108,11 +109,13 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"broken pipe",
         r"status ?code:?\s*5\d\d\b",
         r"http status:?\s*5\d\d\b",
-        r"\b5\d\d (?:internal server error|bad gateway|service unavailable|gateway timeout)",
+        # skopeo 1.9.3 writes "503 Service Unavailable" and "registry 503 (Service Unavailable)"
+        r"\b5\d\d \(?(?:internal server error|bad gateway|service unavailable|gateway timeout)",
     ),
 )
 
 _HINTS = {
+    "unsupported schema version": "a manifest media type skopeo cannot copy (not image or index)",
     "server gave HTTP response to HTTPS client": "a plain-HTTP registry: list it as insecure",
     "x509: ": "TLS certificate not trusted: fix the certificate or list the registry as insecure",
 }
@@ -212,18 +215,28 @@ class SkopeoCopier:
         self._timeout = timeout
         self._skopeo = skopeo
 
-    def copy(self, source: ImageReference, destination: ImageReference) -> str | None:
+    def copy(
+        self,
+        source: ImageReference,
+        destination: ImageReference,
+        *,
+        source_credential: Credential | None = None,
+    ) -> str | None:
         """Copy ``source`` to ``destination``; the digest skopeo wrote, or ``None``.
 
         The source is read by digest when it has one (that is what was
-        compared); the destination is written by tag.
+        compared); the destination is written by tag. ``source_credential``
+        reads the source as one of several accounts (quota spreading).
         """
+        sources = self._credentials
+        if source_credential is not None:
+            sources = sources.with_overrides({source.registry: source_credential})
         with ExitStack() as stack:
             work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="imgsync-copy-")))
-            src_auth = stack.enter_context(self._credentials.authfile([source.name]))
+            src_auth = stack.enter_context(sources.authfile([source.name]))
             dst_auth = stack.enter_context(self._credentials.authfile([destination.name]))
             argv = self.argv(source, destination, src_auth, dst_auth, work / "digest")
-            self._execute(argv)
+            self._execute(argv, sources)
             digest = _read_digest(work / "digest")
         log.info("copied %s to %s (%s)", source, destination, digest or "no digest")
         return digest
@@ -252,8 +265,8 @@ class SkopeoCopier:
             return [*flags, f"--{side}-no-creds"]
         return [*flags, f"--{side}-authfile", str(authfile)]
 
-    def _execute(self, argv: Sequence[str]) -> None:
-        secrets = self._credentials.secrets()
+    def _execute(self, argv: Sequence[str], store: CredentialStore | None = None) -> None:
+        secrets = (store or self._credentials).secrets()
         log.debug("running %s", shlex.join(_shown(argv, secrets)))
         finished = _run(argv, self._timeout, secrets=secrets)
         if finished.returncode != 0:

@@ -110,8 +110,27 @@ class Defaults(_Strict):
     check_concurrency: int | None = Field(default=None, ge=1, le=512)
 
 
+class AccountSpec(_Strict):
+    """One of several accounts (``accounts:``), by the names of the variables holding it."""
+
+    username_env: EnvName
+    password_env: EnvName | None = None
+    token_env: EnvName | None = None
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> AccountSpec:
+        if (self.password_env is None) == (self.token_env is None):
+            raise ValueError("an account needs password_env or token_env (one of them)")
+        return self
+
+
 class RegistrySpec(_Strict):
-    """How to reach one registry: credentials (by env var name or auth file), TLS, request cap."""
+    """How to reach one registry: credentials (by env var name or auth file), TLS, request cap.
+
+    ``rate_limit_min`` keeps that many pulls of the registry's quota untouched
+    (copies beyond it end ``deferred``); ``accounts`` spreads copies over several
+    accounts, each with its own quota.
+    """
 
     username_env: EnvName | None = None
     password_env: EnvName | None = None
@@ -119,6 +138,8 @@ class RegistrySpec(_Strict):
     authfile: Path | None = None
     insecure: bool = False
     concurrency: int | None = Field(default=None, ge=1, le=512)
+    rate_limit_min: int | None = Field(default=None, ge=0)
+    accounts: tuple[AccountSpec, ...] = ()
 
     @model_validator(mode="after")
     def _pairs(self) -> RegistrySpec:
@@ -198,6 +219,39 @@ def _check_source(image: ImageSpec) -> None:
             raise ValueError(f"destination {text!r} has a tag, but more than one tag is selected")
 
 
+_CRON_FIELD = re.compile(r"^[0-9*/,\-]+$")
+_SCHEDULE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def _cron(text: str) -> str:
+    """Five fields (minute hour day month weekday) of digits, ``*``, ``/``, ``,``, ``-``."""
+    fields = text.split()
+    if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
+        raise ValueError(f"{text!r} is not a cron expression 'minute hour day month weekday'")
+    return " ".join(fields)
+
+
+def _schedule_name(text: str) -> str:
+    if not _SCHEDULE_NAME.match(text):
+        raise ValueError(f"{text!r}: use letters, digits, '.', '_' and '-'")
+    return text
+
+
+class ScheduleSpec(_Strict):
+    """When ``imgsync beat`` starts a run of this file's images: a cron line or an interval."""
+
+    name: Annotated[str, AfterValidator(_schedule_name)]
+    cron: Annotated[str, AfterValidator(_cron)] | None = None
+    every: float | None = Field(default=None, gt=0, description="seconds between runs")
+    dry_run: bool = False
+
+    @model_validator(mode="after")
+    def _one_timing(self) -> ScheduleSpec:
+        if (self.cron is None) == (self.every is None):
+            raise ValueError("give exactly one of 'cron' and 'every'")
+        return self
+
+
 class SyncFileSpec(_Strict):
     """The whole file."""
 
@@ -205,9 +259,18 @@ class SyncFileSpec(_Strict):
     defaults: Defaults = Defaults()
     registries: dict[RegistryHost, RegistrySpec] = {}
     images: tuple[ImageSpec, ...]
+    signatures: bool = False
+    schedules: tuple[ScheduleSpec, ...] = ()
 
     @model_validator(mode="after")
     def _some_images(self) -> SyncFileSpec:
         if not self.images:
             raise ValueError("'images' is empty: list at least one image")
+        return self
+
+    @model_validator(mode="after")
+    def _unique_schedules(self) -> SyncFileSpec:
+        names = [schedule.name for schedule in self.schedules]
+        if len(set(names)) != len(names):
+            raise ValueError("schedule names must be unique (each has its own overlap lock)")
         return self

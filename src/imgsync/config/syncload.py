@@ -16,7 +16,14 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from imgsync.config.syncfile import Defaults, ImageSpec, RegistrySpec, SyncFileSpec, TagSpec
+from imgsync.config.syncfile import (
+    AccountSpec,
+    Defaults,
+    ImageSpec,
+    RegistrySpec,
+    SyncFileSpec,
+    TagSpec,
+)
 from imgsync.config.yamllines import KeyPath, dotted, line_of, load_yaml
 from imgsync.core.plan import ImageRule, Where
 from imgsync.core.platforms import Platform, parse_platform
@@ -30,6 +37,7 @@ _MODELS: dict[tuple[str, ...], type[BaseModel]] = {
     (): SyncFileSpec,
     ("defaults",): Defaults,
     ("registries", "*"): RegistrySpec,
+    ("registries", "*", "accounts", "#"): AccountSpec,
     ("images", "#"): ImageSpec,
     ("images", "#", "tags"): TagSpec,
 }
@@ -90,8 +98,8 @@ def _message(error: Any, at: KeyPath) -> str:
 
 def _allowed(at: KeyPath) -> list[str]:
     shape = tuple("#" if isinstance(p, int) else p for p in at)
-    if shape[:1] == ("registries",) and len(shape) == 2:
-        shape = ("registries", "*")
+    if shape[:1] == ("registries",) and len(shape) >= 2:
+        shape = ("registries", "*", *shape[2:])
     model = _MODELS.get(shape)
     if model is None:
         return []

@@ -26,12 +26,14 @@ class SyncItem:
     ``platforms`` is ``None`` for every platform (``skopeo copy --all``), else the
     subset the destination index must hold. ``immutable`` means: once the
     destination has the tag, leave it alone without asking the source.
+    ``signatures``: also copy the signatures and attestations attached to the digest.
     """
 
     source: ImageReference
     destination: ImageReference
     platforms: tuple[Platform, ...] | None = None
     immutable: bool = False
+    signatures: bool = False
 
     def __str__(self) -> str:
         return f"{self.source} -> {self.destination}"
@@ -40,6 +42,7 @@ class SyncItem:
         """``src -> dst`` plus the options, as ``validate`` prints the plan."""
         extra = [f"platforms {platform_list(self.platforms)}"] if self.platforms else []
         extra += ["immutable"] if self.immutable else []
+        extra += ["signatures"] if self.signatures else []
         return f"{self}  [{'; '.join(extra)}]" if extra else str(self)
 
     def to_dict(self) -> dict[str, Any]:
@@ -49,6 +52,8 @@ class SyncItem:
             data["platforms"] = [str(platform) for platform in self.platforms]
         if self.immutable:
             data["immutable"] = True
+        if self.signatures:
+            data["signatures"] = True
         return data
 
     @classmethod
@@ -58,10 +63,15 @@ class SyncItem:
         destination = parse_reference(_field(data, "destination"), default_tag=None)
         if destination.tag is None or destination.digest is not None:
             raise InvalidReference(str(destination), "a destination needs a tag and no digest")
-        immutable = data.get("immutable", False)
-        if not isinstance(immutable, bool):
-            raise InvalidReference(repr(immutable), "immutable must be true or false")
-        return cls(source, destination, _platforms(data.get("platforms")), immutable)
+        immutable, signatures = _flag(data, "immutable"), _flag(data, "signatures")
+        return cls(source, destination, _platforms(data.get("platforms")), immutable, signatures)
+
+
+def _flag(data: Mapping[str, Any], key: str) -> bool:
+    value = data.get(key, False)
+    if not isinstance(value, bool):
+        raise InvalidReference(repr(value), f"{key} must be true or false")
+    return value
 
 
 def _field(data: Mapping[str, Any], key: str) -> str:

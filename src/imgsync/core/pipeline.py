@@ -8,6 +8,10 @@ copy something else than what we decided to copy.
 Two item options change the steps: an *immutable* item whose destination tag
 exists is skipped after one HEAD of the destination, with no request to the
 source at all; an item with *platforms* goes through :mod:`imgsync.core.subset`.
+
+On a registry that meters pulls, an *estimator* tells what the copy will cost
+(a dry run reports it as the pulls needed), and a copier that guards the quota
+may refuse to start the copy: the mapping then ends ``deferred``, not failed.
 """
 
 from __future__ import annotations
@@ -15,14 +19,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from imgsync.core.mapping import SyncItem
 from imgsync.core.reference import ImageReference
 from imgsync.core.result import Category, ErrorInfo, Outcome, Status, SyncResult
 from imgsync.core.subset import sync_subset
-from imgsync.errors import ImgsyncError, NotFound
+from imgsync.errors import ImgsyncError, NotFound, QuotaExhausted
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +43,12 @@ class Copier(Protocol):
     def copy(self, source: ImageReference, destination: ImageReference) -> str | None: ...
 
 
+class PullEstimator(Protocol):
+    """Manifest GETs a copy of ``source`` would make; 0 where the registry meters nothing."""
+
+    def pulls(self, source: ImageReference) -> int: ...
+
+
 _Outcome = Outcome
 
 
@@ -51,10 +61,11 @@ def sync_item(
     worker: str = "",
     attempts: int = 1,
     clock: Callable[[], float] = time.monotonic,
+    estimator: PullEstimator | None = None,
 ) -> SyncResult:
     """Bring one destination up to date; every failure becomes a ``failed`` result."""
     started = clock()
-    outcome = _guarded(item, registry, copier, dry_run)
+    outcome = _guarded(item, registry, _Copying(copier, estimator), dry_run)
     result = SyncResult(
         source=str(item.source),
         destination=str(item.destination),
@@ -65,15 +76,32 @@ def sync_item(
         attempts=attempts,
         duration_s=clock() - started,
         worker=worker,
+        pulls=outcome.pulls,
     )
     _log_result(result)
     return result
 
 
-def _guarded(item: SyncItem, registry: DigestReader, copier: Copier, dry_run: bool) -> _Outcome:
+@dataclass(frozen=True, slots=True)
+class _Copying:
+    """The copier and the optional pull estimator, passed down the steps as one."""
+
+    copier: Copier
+    estimator: PullEstimator | None
+
+    def copy(self, source: ImageReference, destination: ImageReference) -> str | None:
+        return self.copier.copy(source, destination)
+
+    def pulls(self, source: ImageReference) -> int:
+        return self.estimator.pulls(source) if self.estimator is not None else 0
+
+
+def _guarded(item: SyncItem, registry: DigestReader, copier: _Copying, dry_run: bool) -> _Outcome:
     """Run the steps; turn any exception into a failed outcome so other mappings go on."""
     try:
         return _steps(item, registry, copier, dry_run)
+    except QuotaExhausted as exc:  # a platform subset's copy found the quota spent
+        return _Outcome(Status.DEFERRED, error=ErrorInfo(Category.RATE_LIMITED, str(exc)))
     except Exception as exc:  # a bug or an unforeseen library error must not stop the run
         return _Outcome(Status.FAILED, error=describe_exception(exc))
 
@@ -92,7 +120,7 @@ def describe_exception(exc: Exception) -> ErrorInfo:
     return ErrorInfo(Category.OTHER, f"unexpected {type(exc).__name__}: {exc}")
 
 
-def _steps(item: SyncItem, registry: DigestReader, copier: Copier, dry_run: bool) -> _Outcome:
+def _steps(item: SyncItem, registry: DigestReader, copier: _Copying, dry_run: bool) -> _Outcome:
     if item.immutable:
         existing = registry.head_digest(item.destination)
         if existing is not None:  # immutable and present: the source is not even asked
@@ -103,11 +131,16 @@ def _steps(item: SyncItem, registry: DigestReader, copier: Copier, dry_run: bool
     destination_digest = registry.head_digest(item.destination)
     if destination_digest == source_digest:
         return _Outcome(Status.SKIPPED, source_digest, destination_digest)
-    if dry_run:
-        return _Outcome(Status.WOULD_SYNC, source_digest, destination_digest)
     pinned = replace(item.source, tag=None, digest=source_digest)
-    copier.copy(pinned, item.destination)
-    return _verify(item, registry, source_digest)
+    pulls = copier.pulls(pinned)
+    if dry_run:
+        return _Outcome(Status.WOULD_SYNC, source_digest, destination_digest, pulls=pulls)
+    try:
+        copier.copy(pinned, item.destination)
+    except QuotaExhausted as exc:
+        error = ErrorInfo(Category.RATE_LIMITED, str(exc))
+        return _Outcome(Status.DEFERRED, source_digest, destination_digest, error)
+    return replace(_verify(item, registry, source_digest), pulls=pulls)
 
 
 def _source_digest(source: ImageReference, registry: DigestReader) -> str:

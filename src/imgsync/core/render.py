@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from imgsync.core.result import NotifyOutcome, RunReport, Status, SyncResult
+from imgsync.core.result import NotifyOutcome, QuotaUsage, RunReport, Status, SyncResult
 
 TITLE = "镜像同步结果"
 DEFAULT_LIMIT = 4000
@@ -44,6 +44,7 @@ class _Section:
 
 SECTIONS = (
     _Section(Status.FAILED, "💥 失败任务：", "❌"),
+    _Section(Status.DEFERRED, "⏳ 配额不足，延后同步：", "⏳"),
     _Section(Status.SYNCED, "🎉 同步成功：", "✅"),
     _Section(Status.WOULD_SYNC, "🔍 待同步（演练）：", "🔎"),
     _Section(Status.PRUNED, "🗑️ 已清理：", "🗑"),
@@ -59,6 +60,7 @@ _COUNT_LABELS = {
     Status.WOULD_SYNC: "待同步",
     Status.PRUNED: "清理",
     Status.WOULD_PRUNE: "待清理",
+    Status.DEFERRED: "延后",
 }
 _COUNTED_ALWAYS = (Status.SYNCED, Status.SKIPPED, Status.FAILED)
 
@@ -78,6 +80,22 @@ def count_line(report: RunReport) -> str:
     shown = [s for s in _COUNT_LABELS if s in _COUNTED_ALWAYS or summary.get(s.value)]
     parts = [f"{_COUNT_LABELS[s]} {summary[s.value]}" for s in shown]
     return f"共 {len(report.results)} 项：" + "，".join(parts)
+
+
+def quota_line(usage: QuotaUsage) -> str:
+    """``📊 docker.io 拉取：本次 15，剩余 5/20`` (plus ``预计需要 N`` in a dry run)."""
+    parts = [f"本次 {usage.used}"]
+    if usage.needed:
+        parts.append(f"预计需要 {usage.needed}")
+    if usage.remaining is not None:
+        limit = f"/{usage.limit}" if usage.limit is not None else ""
+        parts.append(f"剩余 {usage.remaining}{limit}")
+    return f"📊 {usage.registry} 拉取：" + "，".join(parts)
+
+
+def head_block(report: RunReport) -> str:
+    """The count line, then one quota line per metered registry."""
+    return "\n".join([count_line(report), *(quota_line(q) for q in report.quota)])
 
 
 def footer_line(report: RunReport) -> str:
@@ -167,7 +185,7 @@ def _best_block(heading: str, lines: list[str], budget: int, reserve: int) -> st
 
 def render_message(report: RunReport, *, limit: int = DEFAULT_LIMIT) -> Message:
     """The one notification of a run; its body never exceeds ``limit`` characters."""
-    head, foot = count_line(report), footer_line(report)
+    head, foot = head_block(report), footer_line(report)
     sections = [(s.heading, _section_lines(report, s)) for s in SECTIONS]
     budget = limit - len(head) - len(foot) - 2  # each block then costs itself + a blank line
     blocks = _fit_sections([(h, lines) for h, lines in sections if lines], budget)
@@ -177,7 +195,7 @@ def render_message(report: RunReport, *, limit: int = DEFAULT_LIMIT) -> Message:
 
 def render_console(report: RunReport) -> str:
     """The plain summary printed at the end of a run: every result, then the channels."""
-    blocks = [count_line(report)]
+    blocks = [head_block(report)]
     for section in SECTIONS:
         lines = [result_line(r, section.icon, _plain) for r in report.by_status(section.status)]
         if lines:
@@ -226,7 +244,7 @@ def render_markdown_table(report: RunReport) -> str:
     lines = [
         f"## {TITLE}",
         "",
-        f"{count_line(report)}  ",
+        *(f"{line}  " for line in head_block(report).split("\n")),
         footer_line(report),
         "",
         "| Status | Source | Destination | Digest | Duration | Error |",

@@ -14,6 +14,8 @@ class Status(StrEnum):
 
     ``pruned`` / ``would_prune`` are destination tags a sync file's prune rule
     deleted (or, in a dry run, would delete); they appear only when pruning.
+    ``deferred`` means the copy was not started because the source registry's
+    pulls left fell below ``rate_limit_min``: not a failure, a later run's work.
     """
 
     SYNCED = "synced"
@@ -22,6 +24,7 @@ class Status(StrEnum):
     WOULD_SYNC = "would_sync"
     PRUNED = "pruned"
     WOULD_PRUNE = "would_prune"
+    DEFERRED = "deferred"
 
 
 #: Statuses counted in every summary; the prune ones only when a run has some.
@@ -62,11 +65,17 @@ class Outcome:
     source_digest: str | None = None
     destination_digest: str | None = None
     error: ErrorInfo | None = None
+    pulls: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class SyncResult:
-    """The outcome of one mapping; ``to_dict`` is exactly the report's JSON object."""
+    """The outcome of one mapping; ``to_dict`` is exactly the report's JSON object.
+
+    ``pulls`` is the number of manifest GETs the copy made (or, in a dry run,
+    would make) on a registry that reports a pull quota; it is left out of the
+    JSON when 0, so reports of unmetered registries look as they always did.
+    """
 
     source: str
     destination: str
@@ -77,11 +86,14 @@ class SyncResult:
     attempts: int = 1
     duration_s: float = 0.0
     worker: str = ""
+    pulls: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["status"] = self.status.value
         data["duration_s"] = round(self.duration_s, 3)
+        if not self.pulls:
+            del data["pulls"]
         return data
 
     @classmethod
@@ -94,8 +106,13 @@ class SyncResult:
 
     @property
     def retryable(self) -> bool:
-        """True when a later attempt may succeed (network, rate limit, timeout)."""
-        return self.error is not None and self.error.category in RETRYABLE
+        """True when a later attempt may succeed (network, rate limit, timeout).
+
+        A ``deferred`` result is never retried within the run: waiting a few
+        seconds does not refill a quota measured over hours.
+        """
+        failed = self.status is Status.FAILED
+        return failed and self.error is not None and self.error.category in RETRYABLE
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +135,32 @@ def summarize(results: Iterable[SyncResult]) -> dict[str, int]:
 
 
 @dataclass(frozen=True, slots=True)
+class QuotaUsage:
+    """One registry's pull quota in a run: pulls used (or needed) and what is left.
+
+    ``remaining`` and ``limit`` add up the latest values of every account used
+    on that registry (``None`` when it reported none); ``accounts`` holds the
+    per-account values (``{"account", "remaining", "limit"}``), never a secret.
+    """
+
+    registry: str
+    used: int
+    needed: int
+    remaining: int | None
+    limit: int | None
+    accounts: tuple[dict[str, Any], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["accounts"] = [dict(a) for a in self.accounts]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> QuotaUsage:
+        return cls(**{**data, "accounts": tuple(data.get("accounts", ()))})
+
+
+@dataclass(frozen=True, slots=True)
 class RunReport:
     """One run's results in input order, plus when and how it ran."""
 
@@ -127,6 +170,7 @@ class RunReport:
     finished_at: str
     results: tuple[SyncResult, ...]
     notifications: tuple[NotifyOutcome, ...] = field(default=())
+    quota: tuple[QuotaUsage, ...] = field(default=())
 
     @property
     def summary(self) -> dict[str, int]:
@@ -142,11 +186,17 @@ class RunReport:
         changes = (Status.SYNCED, Status.WOULD_SYNC, Status.PRUNED, Status.WOULD_PRUNE)
         return any(r.status in changes for r in self.results)
 
+    @property
+    def deferred(self) -> bool:
+        """True when some copy waits for the quota (exit code per ``--deferred-exit-code``)."""
+        return any(r.status is Status.DEFERRED for r in self.results)
+
     def by_status(self, status: Status) -> list[SyncResult]:
         return [r for r in self.results if r.status is status]
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """The report's JSON; ``quota`` appears only when a registry reported one."""
+        data: dict[str, Any] = {
             "run_id": self.run_id,
             "mode": self.mode,
             "started_at": self.started_at,
@@ -155,6 +205,9 @@ class RunReport:
             "results": [r.to_dict() for r in self.results],
             "notifications": [asdict(n) for n in self.notifications],
         }
+        if self.quota:
+            data["quota"] = [q.to_dict() for q in self.quota]
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RunReport:
@@ -165,4 +218,5 @@ class RunReport:
             finished_at=data["finished_at"],
             results=tuple(SyncResult.from_dict(r) for r in data["results"]),
             notifications=tuple(NotifyOutcome(**n) for n in data.get("notifications", ())),
+            quota=tuple(QuotaUsage.from_dict(q) for q in data.get("quota", ())),
         )

@@ -153,6 +153,26 @@ def validate(
     metavar="URL",
     help="Celery broker: fan out to workers instead of running here [env IMGSYNC_BROKER_URL].",
 )
+@click.option(
+    "--with-signatures",
+    is_flag=True,
+    help="Also copy cosign signatures/attestations (sha256-<hex>.sig/.att/.sbom) and OCI "
+    "referrers of each synced digest (sync file: signatures: true).",
+)
+@click.option(
+    "--rate-limit-min",
+    multiple=True,
+    metavar="HOST=N",
+    help="Start no copy from HOST once its pulls left fall below N; such mappings end "
+    "'deferred' (repeatable) [env IMGSYNC_RATE_LIMIT_MIN].",
+)
+@click.option(
+    "--deferred-exit-code",
+    type=click.IntRange(0, 255),
+    default=0,
+    show_default=True,
+    help="Exit code when mappings were deferred (quota) and none failed.",
+)
 @click.option("--no-wait", is_flag=True, help="With a broker: print the run id and exit.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output, only the summary.")
 @click.pass_obj
@@ -177,6 +197,25 @@ def status(settings: Settings, run_id: str, as_json: bool, broker: str | None) -
 
 @cli.command()
 @click.option(
+    "--limit",
+    "-n",
+    type=click.IntRange(1, 10_000),
+    default=20,
+    show_default=True,
+    help="How many of the most recent runs to list.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the runs as a JSON list.")
+@click.option("--broker", metavar="URL", help="Celery broker [env IMGSYNC_BROKER_URL].")
+@click.pass_obj
+def runs(settings: Settings, limit: int, as_json: bool, broker: str | None) -> None:
+    """List recent distributed runs, newest first, with their summaries."""
+    from imgsync.producer.history import show_runs
+
+    sys.exit(show_runs(settings.merged(broker_url=broker), limit=limit, as_json=as_json))
+
+
+@cli.command()
+@click.option(
     "--concurrency",
     "-c",
     type=click.IntRange(1, 256),
@@ -188,6 +227,11 @@ def status(settings: Settings, run_id: str, as_json: bool, broker: str | None) -
 @click.option("--loglevel", "-l", default="INFO", show_default=True, help="Celery log level.")
 @click.option("--hostname", "-n", help="Worker node name (default imgsync@%h).")
 @click.option("--broker", metavar="URL", help="Celery broker [env IMGSYNC_BROKER_URL].")
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(1, 65535),
+    help="Serve Prometheus metrics on this port at /metrics [env IMGSYNC_METRICS_PORT].",
+)
 @click.pass_obj
 def worker(
     settings: Settings,
@@ -196,15 +240,48 @@ def worker(
     loglevel: str,
     hostname: str | None,
     broker: str | None,
+    metrics_port: int | None,
 ) -> None:
     """Start a Celery worker that syncs images (same as `celery -A imgsync.workers worker`)."""
     from imgsync.workers.launch import start_worker
 
     start_worker(
-        settings.merged(broker_url=broker, queue=queue),
+        settings.merged(broker_url=broker, queue=queue, metrics_port=metrics_port),
         concurrency=concurrency,
         loglevel=loglevel,
         hostname=hostname,
+    )
+
+
+@cli.command()
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Sync file whose 'schedules:' to run; workers must read it at the same path "
+    "[env IMGSYNC_CONFIG].",
+)
+@click.option("--loglevel", "-l", default="INFO", show_default=True, help="Celery log level.")
+@click.option(
+    "--schedule-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where beat keeps its last-run times (default: the temp dir).",
+)
+@click.option("--broker", metavar="URL", help="Celery broker [env IMGSYNC_BROKER_URL].")
+@click.pass_obj
+def beat(
+    settings: Settings,
+    config: Path | None,
+    loglevel: str,
+    schedule_file: Path | None,
+    broker: str | None,
+) -> None:
+    """Start Celery beat: run the sync file's schedules; a run never overlaps its previous one."""
+    from imgsync.workers.launch import start_beat
+
+    start_beat(
+        settings.merged(broker_url=broker, config_file=config),
+        loglevel=loglevel,
+        schedule_file=schedule_file,
     )
 
 

@@ -16,6 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from imgsync.adapters.notify import notify_all
+from imgsync.adapters.registry_api import ManifestPool
 from imgsync.config.settings import Settings
 from imgsync.core.clock import new_run_id, utc_now
 from imgsync.core.mapping import SyncItem
@@ -25,6 +26,7 @@ from imgsync.core.quota import quota_usage
 from imgsync.core.reference import ImageReference
 from imgsync.core.result import Category, ErrorInfo, RunReport, Status, SyncResult
 from imgsync.producer.retrying import retrying
+from imgsync.runtime.attached import AttachedCopier, with_attached
 from imgsync.runtime.pruning import prune_all
 from imgsync.runtime.services import build_channels, build_services
 
@@ -76,19 +78,25 @@ def run_items(
     on_result: ResultSink | None = None,
     max_retries: int = 0,
     estimator: PullEstimator | None = None,
+    manifests: ManifestPool | None = None,
 ) -> RunOutcome:
     """Sync every item; an interrupt (Ctrl-C, SIGTERM) ends with a partial, honest outcome."""
     limited = LimitedCopier(copier, threading.Semaphore(concurrency))
     stop = threading.Event()
+    attached = AttachedCopier(manifests, limited) if manifests and not dry_run else None
     task = retrying(
-        lambda item, number: sync_item(
+        lambda item, number: with_attached(
+            sync_item(
+                item,
+                registry=registry,
+                copier=limited,
+                dry_run=dry_run,
+                worker=worker,
+                attempts=number,
+                estimator=estimator,
+            ),
             item,
-            registry=registry,
-            copier=limited,
-            dry_run=dry_run,
-            worker=worker,
-            attempts=number,
-            estimator=estimator,
+            attached,
         ),
         max_retries=max_retries,
         stop=stop,
@@ -163,6 +171,7 @@ def run_embedded(
             on_result=on_result,
             max_retries=settings.max_retries,
             estimator=services.copier,
+            manifests=services.registry,
         )
         pruned = [] if outcome.interrupted else prune_all(prune, services.registry, dry_run=dry_run)
     finally:

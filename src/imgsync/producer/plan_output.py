@@ -15,6 +15,8 @@ NO_RUN_OPTIONS: dict[str, Any] = {
     "notify": (),
     "notify_on": None,
     "broker": None,
+    "rate_limit_min": (),
+    "with_signatures": False,
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Mapping
+from dataclasses import replace
 from types import FrameType
 from typing import Any
 
@@ -32,7 +33,16 @@ def settings_for(settings: Settings, options: Mapping[str, Any]) -> Settings:
         notify_urls=tuple(options["notify"]) or None,
         notify_on=options["notify_on"],
         broker_url=options["broker"],
+        rate_limit_min=_minimums(settings, options.get("rate_limit_min", ())),
     )
+
+
+def _minimums(settings: Settings, given: tuple[str, ...]) -> dict[str, int] | None:
+    """``--rate-limit-min HOST=N`` laid over the file's and the environment's minimums."""
+    if not given:
+        return None
+    parsed = Settings.build({"rate_limit_min": given}).rate_limit_min
+    return {**settings.rate_limit_min, **parsed}
 
 
 def plan_for(env_settings: Settings, options: Mapping[str, Any]) -> tuple[Settings, Plan]:
@@ -42,7 +52,14 @@ def plan_for(env_settings: Settings, options: Mapping[str, Any]) -> tuple[Settin
     settings = settings_for(base, options)
     mask_more(settings)
     arguments, mappings, file = options["arguments"], options["mappings"], options["file"]
-    return settings, load_plan(arguments, mappings, file, settings, sync_file)
+    plan = load_plan(arguments, mappings, file, settings, sync_file)
+    wanted = options.get("with_signatures") or (sync_file is not None and sync_file.spec.signatures)
+    return settings, with_signatures(plan) if wanted else plan
+
+
+def with_signatures(plan: Plan) -> Plan:
+    """Every item also brings the signatures and attestations attached to its digest."""
+    return replace(plan, items=tuple(replace(item, signatures=True) for item in plan.items))
 
 
 def run_sync_command(env_settings: Settings, options: Mapping[str, Any]) -> int:
@@ -78,7 +95,9 @@ def finish(
         click.echo(f"report: {options['report_path']}")
     if interrupted:
         return EXIT_INTERRUPTED
-    return EXIT_FAILED if report.failed else EXIT_OK
+    if report.failed:
+        return EXIT_FAILED
+    return int(options.get("deferred_exit_code") or 0) if report.deferred else EXIT_OK
 
 
 class _sigterm_as_interrupt:  # noqa: N801 - used like a function

@@ -10,18 +10,22 @@ from dataclasses import dataclass
 
 from imgsync.adapters.credentials import Credential, CredentialStore, read_authfile
 from imgsync.adapters.notify import Notifier, build_notifiers
+from imgsync.adapters.quota_board import MemoryQuotaBoard, QuotaBoard
 from imgsync.adapters.registry_api import ManifestPool
 from imgsync.adapters.skopeo import SkopeoCopier
 from imgsync.config.settings import RegistryOptions, Settings
+from imgsync.core.reference import DOCKER_HUB
+from imgsync.runtime.quota_gate import QuotaGate
 
 
 @dataclass(slots=True)
 class Services:
-    """The registry client pool, the copier and the secrets to keep out of output."""
+    """The registry client pool, the quota-minding copier, and the shared quota board."""
 
     registry: ManifestPool
-    copier: SkopeoCopier
+    copier: QuotaGate
     credentials: CredentialStore
+    board: QuotaBoard
 
     def close(self) -> None:
         self.registry.close()
@@ -36,7 +40,27 @@ def load_credentials(settings: Settings) -> CredentialStore:
         authfile=settings.authfile,
     )
     found = {host: _credential(host, o) for host, o in settings.registries.items()}
-    return store.with_overrides({host: c for host, c in found.items() if c is not None})
+    firsts = {host: accounts[0] for host, accounts in account_lists(settings).items()}
+    return store.with_overrides({**firsts, **{h: c for h, c in found.items() if c is not None}})
+
+
+def account_lists(settings: Settings) -> dict[str, tuple[Credential, ...]]:
+    """Several accounts per registry: ``DOCKERHUB_ACCOUNTS`` and the sync file's ``accounts:``.
+
+    The first account is also the registry's default credential unless one is set.
+    """
+    found = {
+        host: tuple(Credential(a.username, a.password.get_secret_value()) for a in o.accounts)
+        for host, o in settings.registries.items()
+        if o.accounts
+    }
+    hub = tuple(_pair(s.get_secret_value()) for s in settings.dockerhub_accounts)
+    return {DOCKER_HUB: hub, **found} if hub else found
+
+
+def _pair(text: str) -> Credential:
+    user, _, token = text.partition(":")
+    return Credential(user.strip(), token.strip())
 
 
 def _credential(host: str, options: RegistryOptions) -> Credential | None:
@@ -54,23 +78,30 @@ def insecure_hosts(settings: Settings) -> tuple[str, ...]:
     return tuple(dict.fromkeys((*settings.insecure_registries, *marked)))
 
 
-def build_services(settings: Settings) -> Services:
-    """Registry pool sized for the check concurrency; skopeo with the retry/timeout settings."""
+def build_services(settings: Settings, board: QuotaBoard | None = None) -> Services:
+    """Registry pool sized for the check concurrency; skopeo behind the quota gate.
+
+    ``board`` is where quotas are shared: the process's own by default (embedded
+    mode), Redis for Celery workers.
+    """
     credentials = load_credentials(settings)
+    shared: QuotaBoard = board if board is not None else MemoryQuotaBoard()
     registry = ManifestPool(
         credentials,
         insecure=insecure_hosts(settings),
         timeout=settings.registry_timeout,
         pool_size=settings.check_concurrency,
         max_requests={h: o.concurrency for h, o in settings.registries.items() if o.concurrency},
+        observer=shared.record,
     )
-    copier = SkopeoCopier(
+    skopeo = SkopeoCopier(
         credentials,
         insecure=insecure_hosts(settings),
         retry_times=settings.retry_times,
         timeout=settings.copy_timeout,
     )
-    return Services(registry=registry, copier=copier, credentials=credentials)
+    gate = QuotaGate(registry, skopeo, shared, account_lists(settings), settings.rate_limit_min)
+    return Services(registry=registry, copier=gate, credentials=credentials, board=shared)
 
 
 def _secret(value: object) -> str | None:
@@ -104,5 +135,8 @@ def settings_secrets(settings: Settings) -> tuple[str, ...]:
         settings.result_backend,
         *settings.wxpusher_spts,
         *settings.notify_urls,
+        *settings.dockerhub_accounts,
+        *(a.password for options in settings.registries.values() for a in options.accounts),
     ]
-    return tuple(v.get_secret_value() for v in values if v is not None)
+    tokens = [_pair(pair.get_secret_value()).secret for pair in settings.dockerhub_accounts]
+    return (*(v.get_secret_value() for v in values if v is not None), *tokens)

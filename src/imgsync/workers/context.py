@@ -10,6 +10,7 @@ import os
 
 import redis
 
+from imgsync.adapters.quota_board import RedisQuotaBoard
 from imgsync.adapters.runstore import RunStore, connect
 from imgsync.config.settings import Settings
 from imgsync.runtime.services import Services, build_services
@@ -39,7 +40,7 @@ def services() -> Services:
     key = _per_process("services")
     found = _state.get(key)
     if not isinstance(found, Services):
-        found = _state[key] = build_services(get_settings())
+        found = _state[key] = build_services(get_settings(), board=quota_board())
     return found
 
 
@@ -48,9 +49,15 @@ def redis_client() -> redis.Redis:
     key = _per_process("redis")
     found = _state.get(key)
     if not isinstance(found, redis.Redis):
-        found = _state[key] = connect(get_settings().result_backend_url)
+        found = _state[key] = connect(get_settings().result_backend_url, patient=True)
     return found
 
 
 def run_store() -> RunStore:
     return RunStore(redis_client(), expires=get_settings().result_expires)
+
+
+def quota_board() -> RedisQuotaBoard:
+    """The pull quotas every worker shares, kept in the result backend."""
+    settings = get_settings()
+    return RedisQuotaBoard(redis_client(), ttl=settings.task_time_limit + 60)

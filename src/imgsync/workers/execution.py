@@ -20,9 +20,11 @@ from imgsync.core.plan import PruneTarget
 from imgsync.core.quota import quota_usage
 from imgsync.core.reference import ImageReference
 from imgsync.core.result import Category, ErrorInfo, RunReport, Status, SyncResult
+from imgsync.runtime.attached import AttachedCopier, with_attached
 from imgsync.runtime.pruning import prune_all
 from imgsync.runtime.services import build_channels
 from imgsync.workers import context
+from imgsync.workers.metrics import record_result, remaining_by_registry
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +38,9 @@ def run_one(
     owner = f"{run_id}:{index}:{request.id}"
     client = context.redis_client()
     copier = RepositorySerialCopier(services.copier, client, owner, ttl, settings.copy_timeout)
+    attached = None if dry_run else AttachedCopier(services.registry, copier)
     with destination_lock(client, str(item.destination), owner=owner, ttl=ttl):
-        return sync_item(
+        result = sync_item(
             item,
             registry=services.registry,
             copier=copier,
@@ -46,6 +49,18 @@ def run_one(
             attempts=attempts,
             estimator=services.copier,
         )
+        return with_attached(result, item, attached)
+
+
+def record(run_id: str, index: int, result: SyncResult) -> None:
+    """Store a mapping's final result for the run, then count it in the metrics.
+
+    Only final results are counted (not attempts that are retried), so the
+    counters add up to the reports' summaries.
+    """
+    context.run_store().add_result(run_id, index, result)
+    observed = context.quota_board().observed()
+    record_result(result, remaining_by_registry(observed))
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ runs; what a task cannot catch (hard time limit, lost worker, revoke) reaches
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from celery import Task
@@ -21,9 +22,12 @@ from imgsync.workers.execution import (
     busy_result,
     finish_run,
     lock_wait_exhausted,
+    record,
     run_one,
     salvage_run,
 )
+from imgsync.workers.metrics import record_lock_wait, record_retry
+from imgsync.workers.schedules import start_scheduled_run
 
 #: Task retries: first pause ≤ 2 s, doubling, never above 10 minutes; fully jittered.
 TASK_BACKOFF = Backoff(base=2.0, cap=600.0)
@@ -51,11 +55,13 @@ def sync_image(
             result = busy_result(mapping, attempts=failures + 1, worker=self.request.hostname)
         else:
             kwargs["lock_waits"] = lock_waits + 1
+            record_lock_wait()
             raise self.retry(kwargs=kwargs, countdown=settings.lock_retry_delay) from None
     if result.retryable and failures < settings.max_retries:
         kwargs["failures"] = failures + 1
+        record_retry()
         raise self.retry(kwargs=kwargs, countdown=TASK_BACKOFF.delay(failures))
-    context.run_store().add_result(run_id, index, result)
+    record(run_id, index, result)
     return result.to_dict()
 
 
@@ -72,3 +78,9 @@ def aggregate_run(
 def on_run_error(request: Any, exc: BaseException, traceback: Any, run_id: str) -> None:
     """Errback of the chord body: a task died in a way it could not report itself."""
     salvage_run(run_id, reason=f"{type(exc).__name__}: {exc}")
+
+
+@app.task(name="imgsync.scheduled_run")
+def scheduled_run(name: str, config: str, dry_run: bool = False) -> str | None:
+    """A beat tick: start a run of the sync file unless this schedule's last one still goes."""
+    return start_scheduled_run(name, Path(config), dry_run=dry_run)

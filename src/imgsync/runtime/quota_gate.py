@@ -1,0 +1,143 @@
+"""The copier that minds pull quotas: estimate, pick an account, reserve, copy, release.
+
+Why here and not in skopeo or the registry client: the decision needs both (a
+fresh HEAD through the registry client tells what an account has left, skopeo
+spends it), plus the board shared with other copiers. The pipeline sees an
+ordinary :class:`~imgsync.core.pipeline.Copier` that may raise
+:class:`~imgsync.errors.QuotaExhausted`, and a
+:class:`~imgsync.core.pipeline.PullEstimator`.
+
+A registry is *metered* once it has reported a quota; only then are pulls
+estimated (a multi-platform index costs one GET to count its platforms). It is
+*gated* when it has a ``rate_limit_min`` or several accounts; only then does a
+copy first HEAD the source with the chosen account, which is free on Docker Hub
+and makes the check fresh.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from imgsync.adapters.credentials import Credential
+from imgsync.adapters.quota_board import QuotaBoard
+from imgsync.adapters.registry import ANONYMOUS, RegistryClient
+from imgsync.adapters.registry_api import ManifestPool, get_manifest, head_media_type
+from imgsync.adapters.skopeo import SkopeoCopier
+from imgsync.core.quota import INDEX_TYPES, admits, pull_cost
+from imgsync.core.reference import ImageReference
+from imgsync.errors import NotFound, QuotaExhausted
+
+log = logging.getLogger(__name__)
+
+
+def account_name(credential: Credential | None) -> str:
+    return credential.username if credential is not None else ANONYMOUS
+
+
+@dataclass
+class QuotaGate:
+    """Copies within each registry's quota, spread over its accounts (most pulls left first)."""
+
+    registry: ManifestPool
+    copier: SkopeoCopier
+    board: QuotaBoard
+    accounts: Mapping[str, Sequence[Credential | None]]
+    minimum: Mapping[str, int]
+    clock: Callable[[], float] = time.time
+    _costs: dict[str, int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def pulls(self, source: ImageReference) -> int:
+        """Manifest GETs a copy of ``source`` makes; 0 on a registry that meters nothing."""
+        if not self._metered(source.registry):
+            return 0
+        return self._cost(source, self.registry.client(source.registry))
+
+    def copy(self, source: ImageReference, destination: ImageReference) -> str | None:
+        """Copy with the first account whose quota admits it; QuotaExhausted when none does."""
+        if not self._gated(source.registry):
+            return self.copier.copy(source, destination)
+        for credential in self._candidates(source.registry):
+            with self._lease(source, credential) as admitted:
+                if admitted:
+                    return self.copier.copy(source, destination, source_credential=credential)
+        raise QuotaExhausted(self._refusal(source.registry))
+
+    def _metered(self, registry: str) -> bool:
+        return self._gated(registry) or any(q.registry == registry for q in self.board.observed())
+
+    def _gated(self, registry: str) -> bool:
+        return registry in self.minimum or len(self.accounts.get(registry, ())) > 1
+
+    def _candidates(self, registry: str) -> list[Credential | None]:
+        """This registry's accounts, the one with the most pulls left (or unknown) first."""
+        found = list(self.accounts.get(registry) or (None,))
+        return sorted(found, key=lambda c: -self._left(registry, account_name(c)))
+
+    def _left(self, registry: str, account: str) -> float:
+        quota = self.board.latest(registry, account)
+        if quota is None or quota.remaining is None or not quota.current(self.clock()):
+            return float("inf")
+        return quota.remaining
+
+    @contextmanager
+    def _lease(self, source: ImageReference, credential: Credential | None) -> Iterator[bool]:
+        """Reserve the copy's pulls on this account if the quota admits them; release after."""
+        registry, account = source.registry, account_name(credential)
+        client = self.registry.account_client(registry, credential)
+        cost = self._fresh_cost(source, client)
+        reserved = self.board.reserve(registry, account, cost)
+        quota = self.board.latest(registry, account)  # read after reserving: see core.quota
+        minimum = self.minimum.get(registry, 0)
+        admitted = admits(
+            quota, reserved=reserved - cost, cost=cost, minimum=minimum, now=self.clock()
+        )
+        try:
+            yield admitted
+        finally:
+            if admitted:
+                self._refresh(source, client)
+            self.board.release(registry, account, cost)
+
+    def _fresh_cost(self, source: ImageReference, client: RegistryClient) -> int:
+        """HEAD the source as this account (fresh quota), and what the copy will cost."""
+        if head_media_type(client, source) is None:
+            raise NotFound(f"source {source} does not exist (manifest unknown)")
+        return self._cost(source, client)
+
+    def _refresh(self, source: ImageReference, client: RegistryClient) -> None:
+        """After a copy, one free HEAD records what it spent before its reservation goes."""
+        try:
+            head_media_type(client, source)
+        except Exception as exc:  # the copy is done; a failed refresh only loses freshness
+            log.warning("could not refresh the quota of %s: %s", source.registry, exc)
+
+    def _cost(self, source: ImageReference, client: RegistryClient) -> int:
+        key = str(source)
+        with self._lock:
+            known = self._costs.get(key)
+        if known is None:
+            known = self._count(source, client)
+            with self._lock:
+                self._costs[key] = known
+        return known
+
+    def _count(self, source: ImageReference, client: RegistryClient) -> int:
+        """1 for a manifest; an index is read once (one GET) to count its platforms."""
+        media_type = head_media_type(client, source) or ""
+        if media_type not in INDEX_TYPES:
+            return pull_cost(media_type, 0)
+        index = get_manifest(client, source)
+        manifests = index.document.get("manifests", []) if index else []
+        return pull_cost(media_type, len(manifests))
+
+    def _refusal(self, registry: str) -> str:
+        left = [self.board.latest(registry, account_name(c)) for c in self._candidates(registry)]
+        shown = ", ".join(str(q.remaining) for q in left if q is not None) or "unknown"
+        minimum = self.minimum.get(registry, 0)
+        return f"{registry}: pulls left {shown}, below rate_limit_min {minimum}; deferred"
