@@ -122,7 +122,8 @@ BAD: list[tuple[str, str, int, str]] = [
         "unknown-top-level-key",
         "image:\n  - source: nginx\n",
         1,
-        "image: unknown key 'image' (allowed: version, defaults, registries, images, signatures, schedules)",
+        "image: unknown key 'image' (allowed: version, defaults, registries, images, "
+        "signatures, schedules)",
     ),
     (
         "wrong-type",
