@@ -61,12 +61,19 @@ class QuotaGate:
     def copy(self, source: ImageReference, destination: ImageReference) -> str | None:
         """Copy with the first account whose quota admits it; QuotaExhausted when none does."""
         if not self._gated(source.registry):
-            return self.copier.copy(source, destination)
+            return self._copy_ungated(source, destination)
         for credential in self._candidates(source.registry):
             with self._lease(source, credential) as admitted:
                 if admitted:
                     return self.copier.copy(source, destination, source_credential=credential)
         raise QuotaExhausted(self._refusal(source.registry))
+
+    def _copy_ungated(self, source: ImageReference, destination: ImageReference) -> str | None:
+        """A plain copy; on a metered registry, one free HEAD afterwards records its spend."""
+        written = self.copier.copy(source, destination)
+        if self._metered(source.registry):
+            self._refresh(source, self.registry.client(source.registry))
+        return written
 
     def _metered(self, registry: str) -> bool:
         return self._gated(registry) or any(q.registry == registry for q in self.board.observed())
