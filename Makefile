@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint check clean
+.PHONY: setup demo test lint check bench clean
 
 $(BIN)/imgsync: pyproject.toml
 	scripts/install-system-deps
@@ -18,14 +18,18 @@ demo: setup
 	$(BIN)/python scripts/demo.py
 
 lint: setup
-	$(BIN)/ruff check src tests scripts
-	$(BIN)/ruff format --check src tests scripts
+	$(BIN)/ruff check src tests scripts bench
+	$(BIN)/ruff format --check src tests scripts bench
 	$(BIN)/mypy
 
 test: setup
 	$(BIN)/pytest -q
 
 check: lint test
+
+bench: setup
+	$(BIN)/pip install -q -e ".[test,bench]"
+	$(BIN)/python -m bench
 
 
 clean:
