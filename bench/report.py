@@ -347,8 +347,12 @@ def plot_time_vs_n(report: Report, path: Path) -> bool:
     ns = sorted({r.n for r in rows})
     for name in dict.fromkeys(r.competitor for r in rows):
         mine = sorted((r for r in rows if r.competitor == name), key=lambda r: r.n)
-        ax.plot([r.n for r in mine], [r.median_s for r in mine], marker="o",
-                label=report.labels.get(name, name))  # fmt: skip
+        width = 2.5 if name == "embedded-default" else 1.2
+        (line,) = ax.plot([r.n for r in mine], [r.median_s for r in mine], marker="o",
+                          linewidth=width, label=report.labels.get(name, name))  # fmt: skip
+        estimated = [r for r in mine if r.extrapolated_from]
+        ax.plot([r.n for r in estimated], [r.median_s for r in estimated], "o",
+                color="white", markeredgecolor=line.get_color())  # fmt: skip
     for name, style in (("loop", "--"), ("skopeo-sync", ":")):
         row = find(report.rows, "in-sync", name)
         if row:
@@ -358,9 +362,10 @@ def plot_time_vs_n(report: Report, path: Path) -> bool:
     bound = [lower_bound_s(n, 32, report.rtt_s, report.handshake_rtts) for n in ns]
     ax.plot(ns, bound, "-.", color="black", label="lower bound 2·RTT·N/32 + set-up")
     ax.set(xscale="log", yscale="log", xlabel="images (N)", ylabel="wall time, s (median)")
-    ax.set_title(f"Skip path (all in sync), {report.meta['latency']['rtt_ms']:.0f} ms RTT")
+    rtt = report.meta["latency"]["rtt_ms"]
+    ax.set_title(f"Skip path (all in sync), {rtt:.0f} ms RTT; hollow markers: estimated")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
