@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import replace
+from dataclasses import fields, replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -240,7 +240,10 @@ def run(args: argparse.Namespace) -> Path:
 def rewrite(json_path: Path, out_dir: Path | None) -> Path:
     """The document again from raw numbers (after editing ``bench/analysis.md``, say)."""
     data = json.loads(json_path.read_text())
-    measurements = [Measurement(**m) for m in data["measurements"]]
+    known = {f.name for f in fields(Measurement)}
+    measurements = [
+        Measurement(**{k: v for k, v in m.items() if k in known}) for m in data["measurements"]
+    ]
     labels = data["meta"].get("labels", {})
     concurrency = data["meta"].get("check_concurrency", {})
     rows = build_rows(measurements, concurrency)

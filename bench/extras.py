@@ -23,11 +23,15 @@ import redis
 from bench.measure import run_measured
 
 IMGSYNC_SCRIPT = Path(sys.executable).with_name("imgsync")
-#: Runs the CLI like the console script does, then reports whether Celery got imported.
+#: Runs the CLI like the console script does, then reports whether Celery got imported
+#: and the process's peak RSS (``VmHWM``, see :mod:`bench.rss_launch`).
 CELERY_PROBE = (
     "import atexit, sys\n"
-    "atexit.register(lambda: print('CELERY_IMPORTED=' + str('celery' in sys.modules), "
-    "file=sys.stderr))\n"
+    "from bench.rss_launch import peak_rss_kb\n"
+    "def report():\n"
+    "    print('CELERY_IMPORTED=' + str('celery' in sys.modules), file=sys.stderr)\n"
+    "    print('VMHWM_KB=' + str(peak_rss_kb()), file=sys.stderr)\n"
+    "atexit.register(report)\n"
     "from imgsync.producer.cli import main\n"
     "sys.argv[0] = 'imgsync'\n"
     "main()\n"
@@ -64,10 +68,15 @@ def startup(env: Mapping[str, str], workdir: Path, reps: int = 9) -> dict[str, A
             "min_s": min(r.wall_s for r in runs),
             "runs_s": [r.wall_s for r in runs],
             "ok": all(r.returncode == 0 for r in runs),
-            "maxrss_kb": max(r.tree_maxrss_kb for r in runs),
+            "maxrss_kb": _probe_value(probe.stderr, "VMHWM_KB="),
             "celery_imported": "CELERY_IMPORTED=True" in probe.stderr,
         }
     return out
+
+
+def _probe_value(stderr: str, prefix: str) -> int | None:
+    found = [line[len(prefix) :] for line in stderr.splitlines() if line.startswith(prefix)]
+    return int(found[-1]) if found and found[-1].isdigit() else None
 
 
 def _mappings(path: Path, n: int, src_host: str, dst_host: str) -> Path:

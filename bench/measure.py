@@ -1,9 +1,11 @@
-"""Run one command and measure it: wall time, exit status, peak RSS, phase timestamps.
+"""Run one command and measure it: wall time, exit status, CPU time, phase timestamps.
 
-``os.wait4`` gives the peak RSS of the process *or* any child it waited for (skopeo
-included), so imgsync's own peak comes from :mod:`bench.rss_launch`'s probe file.
-Long-lived processes (Celery workers) are read from ``/proc/PID/status`` (``VmHWM``,
-the kernel's high-water mark of resident memory).
+Peak memory is *not* taken from ``os.wait4``: its ``ru_maxrss`` is the largest of the
+process, the children it waited for (skopeo) and the harness itself at spawn time (the
+kernel carries the parent's high-water mark over ``vfork`` + ``exec``). imgsync's own
+peak comes from :mod:`bench.rss_launch`'s probe file; long-lived processes (Celery
+workers) are read from ``/proc/PID/status`` (``VmHWM``, the high-water mark of the
+process's own memory map).
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ class Ran:
     returncode: int
     stdout: str
     stderr: str
-    tree_maxrss_kb: int
     cpu_user_s: float = 0.0
     cpu_sys_s: float = 0.0
     probe: dict[str, Any] = field(default_factory=dict)
@@ -103,7 +104,6 @@ def run_measured(
         returncode=proc.returncode,
         stdout=out_path.read_text(errors="replace"),
         stderr=err_path.read_text(errors="replace"),
-        tree_maxrss_kb=int(usage.ru_maxrss),
         cpu_user_s=usage.ru_utime,
         cpu_sys_s=usage.ru_stime,
         probe=_read_probe(probe_path),

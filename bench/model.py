@@ -65,7 +65,6 @@ class Measurement:
     token_requests: int = 0
     new_connections: dict[str, int] = field(default_factory=dict)
     imgsync_rss_kb: int | None = None
-    tree_rss_kb: int | None = None
     worker_rss_kb: list[int] = field(default_factory=list)
     tool_cpu_s: float | None = None
     other_cpu_s: float | None = None

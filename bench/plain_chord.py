@@ -10,11 +10,12 @@ Usage: ``python -m bench.plain_chord REDIS_URL QUEUE N`` prints a JSON line.
 from __future__ import annotations
 
 import json
-import resource
 import sys
 import time
 
 from celery import Celery, chord, group
+
+from bench.rss_launch import peak_rss_kb
 
 
 def _noop(i: int) -> int:
@@ -35,7 +36,7 @@ def main(argv: list[str]) -> int:
     started = time.perf_counter()
     chord(group(noop.s(i) for i in range(n)))(collect.s())
     elapsed = time.perf_counter() - started
-    rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss_kb = peak_rss_kb()
     print(json.dumps({"n": n, "enqueue_s": elapsed, "maxrss_kb": rss_kb}))
     return 0
 

@@ -1,10 +1,11 @@
 """Run the ``imgsync`` CLI and record, at exit, this process's own peak RSS and run phase.
 
-``wait4`` on the harness side would report the largest of imgsync *and* its skopeo
-children; the target is about imgsync's own memory, so the process records
-``getrusage(RUSAGE_SELF)`` itself. It also times the run phase (after start-up, imports
-and validation; before nothing else), so wall time can be split into start-up and work.
-Measurement only: imgsync's code runs unchanged.
+The peak is the kernel's ``VmHWM`` of this process's memory map, read at exit. Neither
+``wait4`` on the harness side nor ``getrusage`` here will do: both report the largest of
+the process *and* what its parent was when it spawned it (with ``vfork`` + ``exec`` the
+kernel carries the parent's high-water mark over), and ``wait4`` adds skopeo children
+too. The probe also times the run phase (after start-up, imports and validation), so wall
+time can be split into start-up and work. Measurement only: imgsync's code runs unchanged.
 
 Usage: ``BENCH_PROBE_FILE=out.json python -m bench.rss_launch sync ...``
 """
@@ -25,12 +26,24 @@ PROBE_ENV = "BENCH_PROBE_FILE"
 _marks: dict[str, float] = {"launched": time.time()}
 
 
+def peak_rss_kb() -> int:
+    """``VmHWM`` of this process (KiB); ``getrusage`` only where ``/proc`` is missing."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def _record() -> None:
     """Write peak RSS (KiB) and the phase timestamps (epoch seconds) as JSON."""
     path = os.environ.get(PROBE_ENV)
     if not path:
         return
-    data = {"maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, **_marks}
+    data = {"maxrss_kb": peak_rss_kb(), **_marks}
     data["exiting"] = time.time()
     with open(path, "w", encoding="utf-8") as handle:
         json.dump(data, handle)

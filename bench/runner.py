@@ -112,7 +112,6 @@ def run_one(
         run_phase_s=ran.run_phase_s,
         startup_s=ran.startup_s,
         imgsync_rss_kb=ran.self_maxrss_kb,
-        tree_rss_kb=ran.tree_maxrss_kb,
         worker_rss_kb=outcome.worker_rss_kb,
         tool_cpu_s=ran.cpu_user_s + ran.cpu_sys_s,
     )
