@@ -7,12 +7,13 @@ import redis
 
 from imgsync.adapters.quota_board import QUOTA_KEY, RESERVED_KEY, MemoryQuotaBoard, RedisQuotaBoard
 from imgsync.adapters.ratelimit import RateLimit
+from imgsync.config.secrets import settings_secrets
 from imgsync.config.settings import Settings
 from imgsync.core.quota import AccountQuota, admits, pull_cost, quota_usage
 from imgsync.core.render import render_console, render_message
 from imgsync.core.result import ErrorInfo, RunReport, Status, SyncResult
 from imgsync.errors import ConfigError
-from imgsync.runtime.services import account_lists, settings_secrets
+from imgsync.runtime.services import account_lists
 from tests.rig.redis_server import RedisServer
 
 INDEX = "application/vnd.oci.image.index.v1+json"

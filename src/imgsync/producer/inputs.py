@@ -70,10 +70,10 @@ def load_plan(
     With a sync file, mappings are optional and ``DOCKER_SYNC_MAPPINGS`` is not
     read (the file is the input that was given).
     """
-    from imgsync.runtime.planning import build_plan
-
     if sync_file is None:
         return Plan(tuple(load_items(arguments, mappings, file, settings)))
+    from imgsync.runtime.planning import build_plan  # registries: only for a sync file
+
     texts = [*arguments, *([mappings] if mappings else []), *([read_file(file)] if file else [])]
     hub_user, prefix = settings.dockerhub_username, settings.dest_prefix
     extra = parse_mappings(texts, dockerhub_user=hub_user, dest_prefix=prefix) if texts else []

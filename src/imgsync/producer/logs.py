@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterable
 
 from imgsync.adapters.redact import redact
+from imgsync.config.secrets import settings_secrets
 from imgsync.config.settings import Settings
 
 LEVELS = {0: logging.WARNING, 1: logging.INFO}
@@ -26,13 +27,7 @@ class RedactingFilter(logging.Filter):
 
 
 def setup_logging(verbosity: int, settings: Settings) -> None:
-    """Configure the root logger once per process.
-
-    ``runtime.services`` (requests, the notifiers) is imported here rather than at the
-    top, so that ``imgsync --help``, which never gets here, does not pay for it.
-    """
-    from imgsync.runtime.services import settings_secrets
-
+    """Configure the root logger once per process."""
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactingFilter(settings_secrets(settings)))
@@ -43,8 +38,6 @@ def setup_logging(verbosity: int, settings: Settings) -> None:
 
 def mask_more(settings: Settings) -> None:
     """Mask secrets learnt after start-up too (a ``--config`` file's named credentials)."""
-    from imgsync.runtime.services import settings_secrets
-
     for handler in logging.getLogger().handlers:
         for found in handler.filters:
             if isinstance(found, RedactingFilter):

@@ -16,7 +16,6 @@ from imgsync.core.render import render_console
 from imgsync.core.result import RunReport
 from imgsync.producer.inputs import load_plan, sync_file_for
 from imgsync.producer.logs import mask_more
-from imgsync.producer.progress import progress
 from imgsync.producer.reporting import check_writable, write_outputs
 
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
@@ -71,9 +70,10 @@ def run_sync_command(env_settings: Settings, options: Mapping[str, Any]) -> int:
         from imgsync.producer.distributed import run_distributed_command
 
         return run_distributed_command(items, settings, options, prune=plan.prune)
-    with _sigterm_as_interrupt(), progress(len(items), quiet=options["quiet"]) as sink:
-        from imgsync.producer.embedded import run_embedded
+    from imgsync.producer.embedded import run_embedded
+    from imgsync.producer.progress import progress  # rich: only where a run shows progress
 
+    with _sigterm_as_interrupt(), progress(len(items), quiet=options["quiet"]) as sink:
         report, interrupted = run_embedded(
             items, settings, dry_run=options["dry_run"], on_result=sink, prune=plan.prune
         )

@@ -13,6 +13,7 @@ from imgsync.adapters.notify import Notifier, build_notifiers
 from imgsync.adapters.quota_board import MemoryQuotaBoard, QuotaBoard
 from imgsync.adapters.registry_api import ManifestPool
 from imgsync.adapters.skopeo import SkopeoCopier
+from imgsync.config.secrets import account_pair
 from imgsync.config.settings import RegistryOptions, Settings
 from imgsync.core.reference import DOCKER_HUB
 from imgsync.runtime.quota_gate import QuotaGate
@@ -59,8 +60,7 @@ def account_lists(settings: Settings) -> dict[str, tuple[Credential, ...]]:
 
 
 def _pair(text: str) -> Credential:
-    user, _, token = text.partition(":")
-    return Credential(user.strip(), token.strip())
+    return Credential(*account_pair(text))
 
 
 def _credential(host: str, options: RegistryOptions) -> Credential | None:
@@ -122,21 +122,3 @@ def build_channels(settings: Settings) -> list[Notifier]:
         wxpusher_api=settings.wxpusher_api,
         apprise_urls=[u.get_secret_value() for u in settings.notify_urls],
     )
-
-
-def settings_secrets(settings: Settings) -> tuple[str, ...]:
-    """Every secret the settings hold, for redaction of anything printed."""
-    values = [
-        *(options.password for options in settings.registries.values()),
-        settings.dockerhub_token,
-        settings.wpush_key,
-        settings.wxpusher_app_token,
-        settings.broker_url,
-        settings.result_backend,
-        *settings.wxpusher_spts,
-        *settings.notify_urls,
-        *settings.dockerhub_accounts,
-        *(a.password for options in settings.registries.values() for a in options.accounts),
-    ]
-    tokens = [_pair(pair.get_secret_value()).secret for pair in settings.dockerhub_accounts]
-    return (*(v.get_secret_value() for v in values if v is not None), *tokens)
