@@ -28,16 +28,13 @@ import pytest
 import requests
 from requests.adapters import HTTPAdapter
 
+from imgsync.adapters.challenge import Challenge, parse_challenges
 from imgsync.adapters.credentials import Credential, CredentialStore
+from imgsync.adapters.http_session import build_session
 from imgsync.adapters.ratelimit import Backoff, RateLimit, parse_rate_limit, parse_retry_after
-from imgsync.adapters.registry import (
-    MANIFEST_TYPES,
-    RegistryClient,
-    RegistryPool,
-    base_url,
-    build_session,
-)
-from imgsync.adapters.registry_auth import Challenge, TokenCache, parse_challenges
+from imgsync.adapters.registry import MANIFEST_TYPES, RegistryClient, base_url
+from imgsync.adapters.registry_auth import TokenCache
+from imgsync.adapters.registry_pool import RegistryPool
 from imgsync.core.reference import ImageReference
 from imgsync.errors import (
     AuthError,

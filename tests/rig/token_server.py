@@ -73,6 +73,8 @@ class TokenServer:
     service: str = "imgsync-test-registry"
     issuer: str = "imgsync-test-issuer"
     expires_in: int = 300
+    #: Repositories anonymous callers get no access to (Docker Hub's private repositories).
+    private: set[str] = field(default_factory=set)
     cert: SigningCert = field(default_factory=make_signing_cert)
     port: int = 0
     _log: list[TokenRequest] = field(default_factory=list, init=False)
@@ -144,10 +146,15 @@ class TokenServer:
             raise AuthError("invalid username/password")
         return user
 
+    def _allowed(self, account: str | None, scope: str) -> frozenset[str]:
+        if account is not None:
+            return USER_ACTIONS
+        name = scope.partition(":")[2].rpartition(":")[0]
+        return frozenset() if name in self.private else ANONYMOUS_ACTIONS
+
     def issue(self, account: str | None, scopes: list[str]) -> tuple[str, list[dict[str, Any]]]:
         """Sign an RS256 JWT whose `access` claim holds only what the caller may do."""
-        allowed = ANONYMOUS_ACTIONS if account is None else USER_ACTIONS
-        access = [g for g in (grant(s, allowed) for s in scopes) if g is not None]
+        access = [g for g in (grant(s, self._allowed(account, s)) for s in scopes) if g is not None]
         now = int(time.time())
         claims = {
             "iss": self.issuer,

@@ -113,6 +113,10 @@ class Backoff:
         return min(self.cap, retry_after)
 
 
+#: A query string; a tuple value repeats the parameter (``scope=a&scope=b``).
+QueryParams = Mapping[str, str | tuple[str, ...]]
+
+
 @dataclass(frozen=True, slots=True)
 class HttpRequest:
     """What to send; headers already carry any ``Authorization``; ``data`` is a PUT's body."""
@@ -120,7 +124,7 @@ class HttpRequest:
     method: str
     url: str
     headers: Mapping[str, str] = field(default_factory=dict)
-    params: Mapping[str, str] | None = None
+    params: QueryParams | None = None
     data: bytes | None = None
 
     def with_headers(self, extra: Mapping[str, str]) -> HttpRequest:
@@ -165,15 +169,17 @@ class Transport:
         self._sleep = sleep
         self._secrets = secrets
 
-    def send(self, request: HttpRequest) -> requests.Response:
+    def send(self, request: HttpRequest, *, retries: int | None = None) -> requests.Response:
         """One request with retries; returns any answer that is not worth retrying.
 
-        Raises RateLimited or RegistryUnavailable once ``retries`` retries are spent.
+        Raises RateLimited or RegistryUnavailable once ``retries`` retries (default: the
+        transport's) are spent.
         """
+        limit = self._retries if retries is None else retries
         attempt = 0
         outcome = self._attempt(request, attempt)
         while isinstance(outcome, _Retry):
-            if attempt >= self._retries:
+            if attempt >= limit:
                 raise outcome.error
             log.debug("retrying %s in %.2fs: %s", request.url, outcome.delay, outcome.error)
             self._sleep(outcome.delay)

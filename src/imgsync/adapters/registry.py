@@ -4,7 +4,7 @@ Docker Hub counts a manifest ``GET`` as a pull and a ``HEAD`` as free, so the
 digest comes from ``Docker-Content-Digest`` on a ``HEAD`` with the full
 ``Accept`` list; a ``GET`` happens only when a registry omits that header.
 One :class:`RegistryClient` per registry host keeps one keep-alive session and
-one token cache for every thread; :class:`RegistryPool` hands them out.
+one token cache for every thread; :mod:`imgsync.adapters.registry_pool` hands them out.
 Retries and pacing live in :mod:`imgsync.adapters.ratelimit`, challenges and
 tokens in :mod:`imgsync.adapters.registry_auth`.
 """
@@ -15,27 +15,22 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 
-from imgsync import __version__
-from imgsync.adapters.ratelimit import Backoff, HttpRequest, RateLimit, Transport
-from imgsync.adapters.registry_auth import Authenticator, challenge_error, json_object
+from imgsync.adapters.challenge import challenge_error
+from imgsync.adapters.http_session import build_session
+from imgsync.adapters.ratelimit import Backoff, HttpRequest, QueryParams, RateLimit, Transport
+from imgsync.adapters.registry_auth import Authenticator, json_object
 from imgsync.core.reference import ImageReference
-from imgsync.errors import AuthError, UnexpectedResponse
+from imgsync.errors import AuthError, ImgsyncError, UnexpectedResponse
 
 if TYPE_CHECKING:
-    from types import TracebackType
+    from imgsync.adapters.credentials import Credential
 
-    from requests.sessions import _Cert, _Settings, _TextMapping, _Verify
-
-    from imgsync.adapters.credentials import Credential, CredentialStore
-
-__all__ = ["MANIFEST_TYPES", "RateLimit", "RegistryClient", "RegistryPool", "base_url"]
+__all__ = ["MANIFEST_TYPES", "RateLimit", "RegistryClient", "base_url"]
 
 log = logging.getLogger(__name__)
 
@@ -61,60 +56,9 @@ def base_url(registry: str, *, insecure: bool = False) -> str:
     return f"{scheme}://{_API_HOSTS.get(registry, registry)}"
 
 
-class EnvironmentOnceSession(requests.Session):
-    """A session that reads proxy and CA settings from the environment once per host.
-
-    With ``trust_env`` requests re-reads them on *every* request: it scans the whole
-    process environment twice for ``*_proxy`` variables and looks for ``~/.netrc``. That
-    was 10-15 % of the CPU of a digest ``HEAD`` (benchmarks: ``docs/benchmarks.md``),
-    and none of it can change during a run. The proxies and CA bundle the
-    environment names are still honoured, resolved the first time a host is used.
-    ``~/.netrc`` is not consulted: imgsync sends its own ``Authorization`` header,
-    which a netrc entry would otherwise silently replace.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.trust_env = False
-        self._from_env: dict[str, _Settings] = {}
-        self._env_lock = threading.Lock()
-
-    def merge_environment_settings(
-        self,
-        url: str | bytes | None,
-        proxies: _TextMapping | None,
-        stream: bool | None,
-        verify: _Verify | None,
-        cert: _Cert | None,
-    ) -> _Settings:
-        env = self._environment_for(url)
-        merged = super().merge_environment_settings(url, proxies, stream, verify, cert)
-        merged["proxies"] = {**self.proxies, **env["proxies"], **(proxies or {})}
-        if verify is None and self.verify is True:
-            merged["verify"] = env["verify"]
-        return merged
-
-    def _environment_for(self, url: str | bytes | None) -> _Settings:
-        """What ``trust_env`` would add for ``url``'s scheme and host, computed once."""
-        text = url.decode() if isinstance(url, bytes) else url or ""
-        parts = urlsplit(text)
-        key = f"{parts.scheme}://{parts.netloc}"
-        with self._env_lock:
-            if key not in self._from_env:
-                probe = requests.Session()  # trust_env=True: the environment's view
-                self._from_env[key] = probe.merge_environment_settings(text, {}, None, None, None)
-                probe.close()
-            return self._from_env[key]
-
-
-def build_session(pool_size: int) -> requests.Session:
-    """A keep-alive session whose pool fits ``pool_size`` threads; urllib3 never retries."""
-    session = EnvironmentOnceSession()
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    session.headers["User-Agent"] = f"imgsync/{__version__}"
-    return session
+def pull_scope(ref: ImageReference) -> str:
+    """The token scope a digest ``HEAD`` of ``ref`` needs."""
+    return _scope(ref, push=False)
 
 
 def _scope(ref: ImageReference, push: bool) -> str:
@@ -200,6 +144,25 @@ class RegistryClient:
         if self._owns_session:
             self._transport.session.close()
 
+    def ping(self) -> None:
+        """``GET /v2/`` without credentials, to learn how this registry wants to be asked.
+
+        Warm-up only (:meth:`RegistryPool.warm_up`): a failure is left for the real
+        requests to meet, retry and report with the mapping it concerns.
+        """
+        try:
+            response = self._capped(HttpRequest("GET", f"{self.base_url}/v2/"), retries=0)
+            self._auth.learn(response)
+        except ImgsyncError as exc:
+            log.debug("warm-up ping of %s failed: %s", self.registry, exc)
+
+    def prefetch_tokens(self, scopes: Sequence[str]) -> None:
+        """One bearer token for many scopes, after :meth:`ping`; failures as for ``ping``."""
+        try:
+            self._auth.prefetch(scopes)
+        except ImgsyncError as exc:
+            log.debug("token prefetch from %s failed: %s", self.registry, exc)
+
     def head_digest(self, ref: ImageReference, *, push: bool = False) -> str | None:
         """The manifest digest of ``ref``, or ``None`` when the tag or repository is unknown.
 
@@ -243,109 +206,15 @@ class RegistryClient:
             raise AuthError(message, url=request.url, status=401)
         return response
 
-    def _capped(self, request: HttpRequest) -> requests.Response:
+    def _capped(self, request: HttpRequest, retries: int | None = None) -> requests.Response:
         """The per-registry request cap of the sync file (``concurrency``), when one is set."""
         if self._slots is None:
-            return self._transport.send(request)
+            return self._transport.send(request, retries=retries)
         with self._slots:
-            return self._transport.send(request)
+            return self._transport.send(request, retries=retries)
 
     def _get_token(
-        self, url: str, query: Mapping[str, str], headers: Mapping[str, str]
+        self, url: str, query: QueryParams, headers: Mapping[str, str]
     ) -> requests.Response:
         """The token service gets the same retries as the registry itself."""
         return self._transport.send(HttpRequest("GET", url, headers, query))
-
-
-class RegistryPool:
-    """One lazily created :class:`RegistryClient` per registry; the pipeline's ``DigestReader``.
-
-    ``max_requests`` caps concurrent requests per registry host (the sync file's
-    per-registry ``concurrency``).
-    """
-
-    def __init__(
-        self,
-        credentials: CredentialStore,
-        *,
-        insecure: Iterable[str] = (),
-        timeout: float = 30.0,
-        retries: int = 4,
-        pool_size: int = 32,
-        max_requests: Mapping[str, int] | None = None,
-        observer: QuotaObserver | None = None,
-    ) -> None:
-        self._credentials = credentials
-        self._observer = observer
-        self._insecure = frozenset(insecure)
-        self._max_requests = dict(max_requests or {})
-        self._timeout, self._retries, self._pool_size = timeout, retries, pool_size
-        self._clients: dict[str, RegistryClient] = {}
-        self._lock = threading.Lock()
-
-    def client(self, registry: str) -> RegistryClient:
-        """The client for ``registry`` (created on first use, with its credential)."""
-        with self._lock:
-            client = self._clients.get(registry)
-            if client is None:
-                client = self._clients[registry] = self._create(registry)
-            return client
-
-    def account_client(self, registry: str, credential: Credential | None) -> RegistryClient:
-        """A client that uses ``credential`` (one of several accounts) instead of the default."""
-        key = f"{registry} {credential.username if credential else ANONYMOUS}"
-        with self._lock:
-            client = self._clients.get(key)
-            if client is None:
-                client = self._clients[key] = self._create(registry, credential)
-            return client
-
-    def _create(self, registry: str, credential: Credential | None = None) -> RegistryClient:
-        account = credential or self._credentials.lookup(registry)
-        observer = self._observer
-        return RegistryClient(
-            registry,
-            credential=account,
-            observer=(lambda q: observer(registry, self._name(account), q)) if observer else None,
-            insecure=registry in self._insecure,
-            timeout=self._timeout,
-            retries=self._retries,
-            pool_size=self._pool_size,
-            max_requests=self._max_requests.get(registry),
-        )
-
-    @staticmethod
-    def _name(credential: Credential | None) -> str:
-        return credential.username if credential is not None else ANONYMOUS
-
-    def head_digest(self, ref: ImageReference) -> str | None:
-        """The digest of ``ref`` from its registry, ``None`` if it does not exist."""
-        return self.client(ref.registry).head_digest(ref)
-
-    def rate_limits(self) -> dict[str, RateLimit]:
-        """The latest quota per registry, for those that reported one."""
-        with self._lock:
-            clients = list(self._clients.items())
-        return {
-            name: c.rate_limit
-            for name, c in clients
-            if c.rate_limit is not None and " " not in name
-        }
-
-    def close(self) -> None:
-        """Close every client; the pool can be reused afterwards (clients are recreated)."""
-        with self._lock:
-            clients, self._clients = list(self._clients.values()), {}
-        for client in clients:
-            client.close()
-
-    def __enter__(self) -> RegistryPool:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -15,8 +15,9 @@ from urllib.parse import urljoin
 import requests
 
 from imgsync.adapters.ratelimit import HttpRequest
-from imgsync.adapters.registry import ACCEPT, RegistryClient, RegistryPool
+from imgsync.adapters.registry import ACCEPT, RegistryClient
 from imgsync.adapters.registry_auth import json_object
+from imgsync.adapters.registry_pool import RegistryPool
 from imgsync.core.platforms import Manifest
 from imgsync.core.reference import ImageReference
 from imgsync.errors import AuthError, NotFound, UnexpectedResponse

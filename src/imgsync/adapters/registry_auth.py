@@ -17,12 +17,13 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import requests
 
+from imgsync.adapters.challenge import Challenge, parse_challenges, pick_challenge
+from imgsync.adapters.ratelimit import QueryParams
 from imgsync.errors import AuthError, UnexpectedResponse
 
 if TYPE_CHECKING:
@@ -33,111 +34,17 @@ log = logging.getLogger(__name__)
 DEFAULT_EXPIRES_IN = 60.0
 """Token lifetime when the token service does not say (Docker token spec)."""
 
-TokenFetch = Callable[[str, Mapping[str, str], Mapping[str, str]], requests.Response]
+TokenFetch = Callable[[str, QueryParams, Mapping[str, str]], requests.Response]
 """``(url, query, headers) -> response``: the client's retrying GET for the token service."""
 
 TokenKey = tuple[str, str, str]
 """``(realm, service, scope)``: a token is only valid for exactly this triple."""
 
 
-@dataclass(frozen=True, slots=True)
-class Challenge:
-    """One challenge of a ``WWW-Authenticate`` header; scheme and keys lower-cased."""
-
-    scheme: str
-    params: Mapping[str, str]
-
-
-class _Scanner:
-    """A forward-only cursor: each method consumes characters, so parsing stays linear."""
-
-    _STOP = frozenset(' \t,="')
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.pos = 0
-
-    def peek(self) -> str:
-        return self.text[self.pos] if self.pos < len(self.text) else ""
-
-    def skip(self, chars: str) -> None:
-        while self.peek() and self.peek() in chars:
-            self.pos += 1
-
-    def token(self) -> str:
-        start = self.pos
-        while self.peek() and self.peek() not in self._STOP:
-            self.pos += 1
-        return self.text[start : self.pos]
-
-    def quoted(self) -> str:
-        """A quoted-string after its opening quote; backslash escapes; unterminated = to the end."""
-        out: list[str] = []
-        self.pos += 1
-        while self.peek() and self.peek() != '"':
-            if self.peek() == "\\":
-                self.pos += 1
-            out.append(self.peek())
-            self.pos += 1
-        self.pos += 1
-        return "".join(out)
-
-    def value(self) -> str:
-        self.skip(" \t")
-        return self.quoted() if self.peek() == '"' else self.token()
-
-
-def parse_challenges(header: str) -> tuple[Challenge, ...]:
-    """Parse ``Bearer realm="a,b",service="s", Basic realm="r"`` into challenges.
-
-    A bare token starts a new challenge; ``name=value`` adds a parameter to the
-    current one. Commas inside quoted values are kept; junk is skipped.
-    """
-    scanner = _Scanner(header)
-    found: list[tuple[str, dict[str, str]]] = []
-    while True:
-        scanner.skip(" \t,")
-        if not scanner.peek():
-            return tuple(Challenge(scheme, params) for scheme, params in found)
-        name = scanner.token()
-        scanner.skip(" \t")
-        if scanner.peek() == "=":
-            scanner.pos += 1
-            value = scanner.value()
-            if found and name:
-                found[-1][1][name.lower()] = value
-        elif name:
-            found.append((name.lower(), {}))
-        else:
-            scanner.pos += 1  # a stray quote: step over it
-
-
-def challenge_error(response: requests.Response) -> str:
-    """The challenge's ``error`` (``insufficient_scope``…) as a message suffix, or ``""``.
-
-    Docker Hub answers 401 ``insufficient_scope`` for repositories that are
-    private *or do not exist*, so the hint matters to whoever reads the error.
-    """
-    challenge = _pick(parse_challenges(response.headers.get("WWW-Authenticate", "")))
-    error = challenge.params.get("error", "") if challenge else ""
-    if error == "insufficient_scope":
-        return " (insufficient_scope: the repository may be private or may not exist)"
-    return f" ({error})" if error else ""
-
-
 def basic_authorization(credential: Credential) -> str:
     """The ``Authorization`` value for HTTP Basic."""
     raw = f"{credential.username}:{credential.secret}".encode()
     return "Basic " + base64.b64encode(raw).decode("ascii")
-
-
-def _pick(challenges: tuple[Challenge, ...]) -> Challenge | None:
-    """Prefer Bearer (scoped, short-lived) over Basic; ignore schemes we cannot answer."""
-    for scheme in ("bearer", "basic"):
-        for challenge in challenges:
-            if challenge.scheme == scheme:
-                return challenge
-    return None
 
 
 class TokenCache:
@@ -247,6 +154,36 @@ class Authenticator:
         """``user 'name'`` or ``anonymous``, for messages (never the secret)."""
         return f"user {self._credential.username!r}" if self._credential else "anonymous"
 
+    def learn(self, response: requests.Response) -> None:
+        """Remember how the registry challenged an anonymous ping, before any real request.
+
+        Threads that start together then all answer up front, instead of each meeting
+        its own 401. A challenge imgsync cannot answer is left for a real request to report.
+        """
+        header = response.headers.get("WWW-Authenticate", "")
+        challenge = (
+            pick_challenge(parse_challenges(header)) if response.status_code == 401 else None
+        )
+        if challenge is not None and challenge.scheme == "bearer":
+            self._key(challenge, "", response.url)  # a bad realm raises AuthError here
+            self._bearer = challenge
+        elif challenge is not None and self._credential is not None:
+            self._basic = True
+
+    def prefetch(self, scopes: Sequence[str]) -> None:
+        """One token for all of ``scopes`` (the token spec allows ``scope`` repeated), cached
+        under each: 200 repositories then cost a handful of token requests, not 200.
+
+        A scope the token service left out of the grant (private, or not there) is met by
+        the registry's 401; the client then asks for that scope alone, as without prefetch.
+        """
+        if self._bearer is None or not scopes:
+            return
+        keys = [self._key(self._bearer, scope, "") for scope in scopes]
+        token, expires_in = self._request_token(keys[0][0], keys[0][1], tuple(scopes))
+        for key in keys:
+            self._tokens.put(key, token, expires_in)
+
     def headers(self, scope: str) -> dict[str, str]:
         """Headers to send up front, based on how this registry challenged last time."""
         if self._bearer is not None:
@@ -259,7 +196,7 @@ class Authenticator:
         self, response: requests.Response, scope: str, sent: Mapping[str, str]
     ) -> dict[str, str]:
         """Headers answering the 401 ``response`` to a request that carried ``sent``."""
-        challenge = _pick(parse_challenges(response.headers.get("WWW-Authenticate", "")))
+        challenge = pick_challenge(parse_challenges(response.headers.get("WWW-Authenticate", "")))
         if challenge is None:
             raise AuthError(
                 "registry sent 401 without a usable challenge", url=response.url, status=401
@@ -288,14 +225,21 @@ class Authenticator:
         return realm, challenge.params.get("service", ""), scope
 
     def _token_headers(self, key: TokenKey) -> dict[str, str]:
-        token = self._tokens.get_or_fetch(key, lambda: self._request_token(key))
+        realm, service, scope = key
+        token = self._tokens.get_or_fetch(
+            key, lambda: self._request_token(realm, service, (scope,))
+        )
         return {"Authorization": f"Bearer {token}"}
 
-    def _request_token(self, key: TokenKey) -> tuple[str, float]:
-        realm, service, scope = key
-        query = {"scope": scope, **({"service": service} if service else {})}
+    def _request_token(
+        self, realm: str, service: str, scopes: tuple[str, ...]
+    ) -> tuple[str, float]:
+        query: dict[str, str | tuple[str, ...]] = {"scope": scopes}
+        if service:
+            query["service"] = service
         headers = {}
         if self._credential is not None:
             headers["Authorization"] = basic_authorization(self._credential)
-        log.debug("requesting token for %s as %s from %s", scope, self.who, realm)
-        return parse_token_response(self._fetch(realm, query, headers), self.who, scope)
+        what = scopes[0] if len(scopes) == 1 else f"{len(scopes)} scopes ({scopes[0]}, …)"
+        log.debug("requesting token for %s as %s from %s", what, self.who, realm)
+        return parse_token_response(self._fetch(realm, query, headers), self.who, what)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -32,9 +32,13 @@ log = logging.getLogger(__name__)
 
 
 class DigestReader(Protocol):
-    """Reads a manifest digest with a HEAD request; ``None`` when the tag does not exist."""
+    """Reads manifest digests with HEAD requests; ``None`` when the tag does not exist."""
 
     def head_digest(self, ref: ImageReference) -> str | None: ...
+
+    def head_digests(self, refs: Sequence[ImageReference]) -> list[str | None]:
+        """Several at once (in parallel where the reader can), in the order of ``refs``."""
+        ...
 
 
 class Copier(Protocol):
@@ -127,8 +131,7 @@ def _steps(item: SyncItem, registry: DigestReader, copier: _Copying, dry_run: bo
             return _Outcome(Status.SKIPPED, None, existing)
     if item.platforms is not None:
         return sync_subset(item, registry, copier, dry_run)
-    source_digest = _source_digest(item.source, registry)
-    destination_digest = registry.head_digest(item.destination)
+    source_digest, destination_digest = _digests(item, registry)
     if destination_digest == source_digest:
         return _Outcome(Status.SKIPPED, source_digest, destination_digest)
     pinned = replace(item.source, tag=None, digest=source_digest)
@@ -143,11 +146,12 @@ def _steps(item: SyncItem, registry: DigestReader, copier: _Copying, dry_run: bo
     return replace(_verify(item, registry, source_digest), pulls=pulls)
 
 
-def _source_digest(source: ImageReference, registry: DigestReader) -> str:
-    digest = registry.head_digest(source)
-    if digest is None:
-        raise NotFound(f"source {source} does not exist (manifest unknown)")
-    return digest
+def _digests(item: SyncItem, registry: DigestReader) -> tuple[str, str | None]:
+    """Source and destination digests, read together; a missing source ends the mapping."""
+    source_digest, destination_digest = registry.head_digests((item.source, item.destination))
+    if source_digest is None:
+        raise NotFound(f"source {item.source} does not exist (manifest unknown)")
+    return source_digest, destination_digest
 
 
 def _verify(item: SyncItem, registry: DigestReader, source_digest: str) -> _Outcome:
