@@ -31,10 +31,10 @@ from tests.cli_run import SCRUBBED
 from tests.rig.authfile import write_auths
 from tests.rig.ports import free_port, wait_for_port
 from tests.rig.registry import AuthKind, Registry
+from tests.rig.tls import TlsFiles, make_tls_files
 from tests.rig.token_server import ANONYMOUS_ACTIONS, USER_ACTIONS, TokenServer, grant
 
 from bench.latency_proxy import DEFAULT_HANDSHAKE_RTTS, HOST
-from bench.tls import TlsFiles, make_tls_files
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PROXY_START_TIMEOUT = 10.0

@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 import requests
 from bench.latency_proxy import LatencyProxy, ProxyConfig
-from bench.tls import make_tls_files
 
 from tests.rig.binaries import need_binary
 from tests.rig.registry import Registry
+from tests.rig.tls import make_tls_files
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DELAY_S = 0.015

@@ -6,7 +6,8 @@ errback can follow every mapping without asking the broker.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from celery import chord, current_app, group
 from kombu.exceptions import OperationalError
@@ -43,6 +44,9 @@ def enqueue(plan: RunPlan, store: RunStore, prune: Sequence[PruneTarget] = ()) -
         sync_image.signature(
             kwargs={"item": item, "index": i, "run_id": plan.run_id, "dry_run": plan.dry_run},
             task_id=task_id,
+            ignore_result=True,
+            argsrepr="()",
+            kwargsrepr=_shown(i, item),
         )
         for i, (item, task_id) in enumerate(zip(plan.items, plan.task_ids, strict=True))
     )
@@ -53,6 +57,13 @@ def enqueue(plan: RunPlan, store: RunStore, prune: Sequence[PruneTarget] = ()) -
     body = aggregate_run.signature(kwargs=body_kwargs, task_id=plan.body_id)
     body.on_error(on_run_error.signature(kwargs={"run_id": plan.run_id}))
     chord(header)(body)
+
+
+def _shown(index: int, item: Mapping[str, Any]) -> str:
+    """What Flower and worker logs show for a task; Celery's own ``saferepr`` of the
+    arguments costs more than everything else imgsync does to enqueue a mapping.
+    """
+    return f"#{index} {item.get('source')} -> {item.get('destination')}"
 
 
 def build_items_plan(

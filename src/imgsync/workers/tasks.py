@@ -33,7 +33,10 @@ from imgsync.workers.schedules import start_scheduled_run
 TASK_BACKOFF = Backoff(base=2.0, cap=600.0)
 
 
-@app.task(bind=True, name="imgsync.sync_image", max_retries=None)
+#: The producer sends these with ``ignore_result`` (the chord collects the results, and
+#: not subscribing to 10,000 result channels halves enqueueing); failures are still
+#: stored, so the errback can tell a hard time limit from a lost worker.
+@app.task(bind=True, name="imgsync.sync_image", max_retries=None, store_errors_even_if_ignored=True)
 def sync_image(
     self: Task,
     item: dict[str, str],

@@ -1,0 +1,79 @@
+"""The registry HTTP session against a real local HTTPS server with its own CA.
+
+What users behind a corporate TLS proxy rely on: ``REQUESTS_CA_BUNDLE`` is honoured,
+servers are still verified, and the bundle is read once, not for every new connection.
+"""
+
+from __future__ import annotations
+
+import http.server
+import ssl
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import certifi
+import pytest
+import requests
+
+from imgsync.adapters import http_session
+from imgsync.adapters.http_session import build_session
+from tests.rig.tls import TlsFiles, make_tls_files
+
+
+class _Ok(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def tls(tmp_path: Path) -> TlsFiles:
+    return make_tls_files(tmp_path / "tls")
+
+
+@pytest.fixture
+def https_url(tls: TlsFiles) -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Ok)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(tls.cert, tls.key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"https://127.0.0.1:{server.server_address[1]}/v2/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(autouse=True)
+def fresh_trust() -> Iterator[None]:
+    http_session.trust_context.cache_clear()
+    yield
+    http_session.trust_context.cache_clear()
+
+
+def test_ca_bundle_from_the_environment_is_read_once_for_all_connections(
+    https_url: str, tls: TlsFiles, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_bytes(tls.ca.read_bytes())
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+    session = build_session(4)
+    assert session.get(https_url, timeout=5).status_code == 200
+    bundle.write_text("not a certificate any more")  # a re-read would now fail
+    fresh = build_session(4)  # a new session, so a new connection too
+    assert fresh.get(https_url, timeout=5).status_code == 200
+    session.close()
+    fresh.close()
+
+
+def test_servers_are_still_verified(https_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", certifi.where())  # does not hold the test CA
+    session = build_session(4)
+    with pytest.raises(requests.exceptions.SSLError):
+        session.get(https_url, timeout=5)
+    session.close()
