@@ -16,6 +16,7 @@ from bench.summary import (
     loop_time,
     lower_bound_s,
     marginal_costs,
+    per_image_growth,
     per_image_spread,
     ratio,
 )
@@ -149,8 +150,19 @@ def _skip_targets(report: Report) -> list[Target]:
             f"max/min = {_s(spread_run)}",
             _at_most(spread_run, 1.25),
         ),
+        _growth_target(rows),
         _marginal_target(rows),
     ]
+
+
+def _growth_target(rows: Sequence[Row]) -> Target:
+    growth = per_image_growth(rows, "embedded-default")
+    return Target(
+        "skip per-image cost (wall) from each N to the next",
+        "grows ≤ 25 %",
+        f"largest step factor = {_s(growth)} (below 1: falls with N)",
+        _at_most(growth, 1.25),
+    )
 
 
 def _marginal_target(rows: Sequence[Row]) -> Target:

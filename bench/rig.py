@@ -19,20 +19,15 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import jwt
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from tests.cli_run import SCRUBBED
 from tests.rig.authfile import write_auths
 from tests.rig.ports import free_port, wait_for_port
 from tests.rig.registry import AuthKind, Registry
 from tests.rig.tls import TlsFiles, make_tls_files
-from tests.rig.token_server import ANONYMOUS_ACTIONS, USER_ACTIONS, TokenServer, grant
+from tests.rig.token_server import TokenServer
 
 from bench.latency_proxy import DEFAULT_HANDSHAKE_RTTS, HOST
 
@@ -62,40 +57,13 @@ class BenchRegistry(Registry):
 
 @dataclass
 class BenchTokenServer(TokenServer):
-    """The rig's token service, announced at its proxy's ``https`` URL, signing fast.
-
-    The rig's server hands PyJWT the PEM key, which re-parses and re-validates the RSA
-    key for every token: about 40 ms of CPU each, which made the token service (in the
-    harness process) the bottleneck of every run. Same claims, key loaded once.
-    """
+    """The rig's token service, announced at its proxy's ``https`` URL."""
 
     public_realm: str = ""
-    _key: Any = field(default=None, init=False, repr=False)
 
     @property
     def realm(self) -> str:
         return self.public_realm or super().realm
-
-    def issue(self, account: str | None, scopes: list[str]) -> tuple[str, list[dict[str, Any]]]:
-        """As :meth:`TokenServer.issue`, with the private key parsed once."""
-        if self._key is None:
-            self._key = load_pem_private_key(self.cert.key_pem, password=None)
-        allowed = ANONYMOUS_ACTIONS if account is None else USER_ACTIONS
-        access = [g for g in (grant(s, allowed) for s in scopes) if g is not None]
-        now = int(time.time())
-        claims = {
-            "iss": self.issuer,
-            "aud": self.service,
-            "sub": account or "",
-            "iat": now,
-            "nbf": now - 10,
-            "exp": now + self.expires_in,
-            "jti": uuid.uuid4().hex,
-            "access": access,
-        }
-        headers = {"x5c": self.cert.x5c, "typ": "JWT"}
-        token = jwt.encode(claims, self._key, algorithm="RS256", headers=headers)
-        return token, access
 
 
 @dataclass

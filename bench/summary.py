@@ -158,6 +158,20 @@ def per_image_spread(rows: Sequence[Row], competitor: str, use_run_phase: bool) 
     return max(costs) / min(costs) if len(costs) > 1 else None
 
 
+def per_image_growth(rows: Sequence[Row], competitor: str) -> float | None:
+    """The largest factor by which the per-image cost (wall) rises from one N to the next.
+
+    Below 1.0 the cost per image falls as N grows (fixed costs spread thinner);
+    above 1.25 something grows faster than N.
+    """
+    mine = sorted(
+        (r for r in rows if r.scenario == "skip-scaling" and r.competitor == competitor),
+        key=lambda r: r.n,
+    )
+    steps = [(b.median_s / b.n) / (a.median_s / a.n) for a, b in itertools.pairwise(mine)]
+    return max(steps) if steps else None
+
+
 def marginal_costs(rows: Sequence[Row], competitor: str) -> list[tuple[int, int, float]]:
     """Seconds per extra image between consecutive Ns of the scaling scenario.
 

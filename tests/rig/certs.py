@@ -20,6 +20,9 @@ class SigningCert:
     key_pem: bytes
     cert_pem: bytes
     cert_der: bytes
+    #: The key parsed once: PyJWT given the PEM re-parses and checks it for every token
+    #: (about 40 ms of CPU each).
+    key: rsa.RSAPrivateKey | None = None
 
     @property
     def x5c(self) -> list[str]:
@@ -56,4 +59,5 @@ def make_signing_cert(common_name: str = "imgsync-test-token-issuer") -> Signing
         key_pem=key_pem,
         cert_pem=cert.public_bytes(serialization.Encoding.PEM),
         cert_der=cert.public_bytes(serialization.Encoding.DER),
+        key=key,
     )

@@ -167,7 +167,8 @@ class TokenServer:
             "access": access,
         }
         headers = {"x5c": self.cert.x5c, "typ": "JWT"}
-        token = jwt.encode(claims, self.cert.key_pem, algorithm="RS256", headers=headers)
+        signing_key = self.cert.key or self.cert.key_pem
+        token = jwt.encode(claims, signing_key, algorithm="RS256", headers=headers)
         return token, access
 
 

@@ -38,6 +38,14 @@ class SyncItem:
     def __str__(self) -> str:
         return f"{self.source} -> {self.destination}"
 
+    def first_reads(self) -> tuple[ImageReference, ...]:
+        """The references the pipeline's first step reads: what a warm-up may prepare.
+
+        An immutable item starts at its destination alone; its source is asked only if
+        the destination tag is missing, so a warm-up must not touch it.
+        """
+        return (self.destination,) if self.immutable else (self.source, self.destination)
+
     def describe(self) -> str:
         """``src -> dst`` plus the options, as ``validate`` prints the plan."""
         extra = [f"platforms {platform_list(self.platforms)}"] if self.platforms else []

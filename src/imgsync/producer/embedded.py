@@ -160,7 +160,7 @@ def run_embedded(
     run_id, started = new_run_id(), utc_now()
     services = build_services(settings)
     try:
-        services.registry.warm_up(ref for item in items for ref in (item.source, item.destination))
+        services.registry.warm_up(ref for item in items for ref in item.first_reads())
         outcome = run_items(
             items,
             registry=services.registry,
