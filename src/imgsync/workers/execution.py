@@ -15,7 +15,7 @@ from imgsync.adapters.runstore import RunPlan
 from imgsync.config.settings import Settings
 from imgsync.core.clock import utc_now
 from imgsync.core.mapping import SyncItem
-from imgsync.core.pipeline import Copier, sync_item
+from imgsync.core.pipeline import Copier, DigestReader, sync_item
 from imgsync.core.plan import PruneTarget
 from imgsync.core.quota import quota_usage
 from imgsync.core.reference import ImageReference
@@ -37,7 +37,9 @@ def run_one(
     ttl = settings.task_time_limit + 60
     owner = f"{run_id}:{index}:{request.id}"
     client = context.redis_client()
-    copier = RepositorySerialCopier(services.copier, client, owner, ttl, settings.copy_timeout)
+    copier = RepositorySerialCopier(
+        services.copier, client, owner, ttl, settings.copy_timeout, services.registry
+    )
     attached = None if dry_run else AttachedCopier(services.registry, copier)
     with destination_lock(client, str(item.destination), owner=owner, ttl=ttl):
         result = sync_item(
@@ -65,18 +67,27 @@ def record(run_id: str, index: int, result: SyncResult) -> None:
 
 @dataclass(frozen=True, slots=True)
 class RepositorySerialCopier:
-    """One copy at a time into a destination repository, across all workers."""
+    """One copy at a time into a destination repository, across all workers.
+
+    Once the repository is ours, the destination is read again: a copy that waited may
+    find the digest already there (another run pushed it while the tag lock was gone,
+    say after Redis lost its data), and pushing the same image twice is then skipped.
+    """
 
     copier: Copier
     client: redis.Redis
     owner: str
     ttl: float
     wait: float
+    registry: DigestReader
 
     def copy(self, source: ImageReference, destination: ImageReference) -> str | None:
         with repository_lock(
             self.client, destination.name, owner=self.owner, ttl=self.ttl, wait=self.wait
         ):
+            if source.digest and self.registry.head_digest(destination) == source.digest:
+                log.info("%s already holds %s: not copied again", destination, source.digest)
+                return source.digest
             return self.copier.copy(source, destination)
 
 
