@@ -326,8 +326,8 @@ def memory_table(report: Report) -> list[str]:
     ]
     workers = [r.worker_rss_kb for r in report.rows if r.worker_rss_kb]
     lines = [
-        ["imgsync embedded (any run)", _mb(max(embedded, default=None)), "getrusage at exit"],
-        ["imgsync producer, Celery runs", _mb(max(celery_prod, default=None)), "getrusage"],
+        ["imgsync embedded (any run)", _mb(max(embedded, default=None)), "VmHWM at exit"],
+        ["imgsync producer, Celery runs", _mb(max(celery_prod, default=None)), "VmHWM at exit"],
         ["Celery worker process (main or pool)", _mb(max(workers, default=None)), "VmHWM"],
     ]
     enqueue = report.extras.get("enqueue")
@@ -336,7 +336,7 @@ def memory_table(report: Report) -> list[str]:
             [
                 f"producer enqueueing {enqueue['n']:,} mappings",
                 _mb(enqueue["imgsync"]["max_rss_kb"]),
-                "getrusage",
+                "VmHWM at exit",
             ]
         )
     return _table(header, lines) if producer or workers else []

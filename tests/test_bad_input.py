@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import redis
 
 from tests.celery_rig import fresh_redis_db
 from tests.cli_run import Ran, authfile_for, base_env, run_imgsync
@@ -173,6 +174,10 @@ def test_unreachable_broker_exits_2_fast_with_one_line_naming_it(
     assert_one_error_line(ran, "cannot reach the broker", shown.format(port=port))
     assert BROKER_PASSWORD not in ran.output
     assert elapsed < FAST, elapsed
+    if with_backend:  # the plan it stored first is gone again: no run "running, 0 done"
+        with redis.Redis.from_url(backend) as client:
+            assert client.zcard("imgsync:runs") == 0
+            assert client.keys("imgsync:run:*") == []
     record(Figures(f"bad input: unreachable {scheme} broker", runs=1, hung=int(elapsed >= FAST)))
 
 

@@ -691,3 +691,74 @@ def test_redis_scanner_sees_inside_queued_message_bodies(
         (message,) = kombu_messages(client, cluster.queue)
         assert message["decoded_body"]["kwargs"]["item"]["source"] == hidden
         assert secrets_in_redis(client, [hidden]) == [(cluster.queue, hidden)]
+
+
+@pytest.mark.timeout(120)
+def test_a_message_the_broker_lost_still_ends_the_run_with_one_report(
+    make_cluster: ClusterFactory,
+    wpush: FakeNotifyServer,
+    anon_registry: Registry,
+    basic_registry: Registry,
+    seed_image: SeedImage,
+    unique_repo: str,
+) -> None:
+    """kombu can drop a message when Redis restarts mid-delivery; the run must still end.
+
+    The loss is made exactly: with no worker up yet, mapping #1's queued message is removed
+    from the Redis list, as kombu's two-step move loses it.
+    """
+    cluster = make_cluster(IMGSYNC_LOST_CHECK_AFTER="2")
+    digest = seed_image(anon_registry, unique_repo, "v1", name=unique_repo)
+    src = f"{anon_registry.host}/{unique_repo}:v1"
+    mappings = [f"{src}={dest_ref(basic_registry, f'{unique_repo}/d{i}', 'v1')}" for i in range(3)]
+    seen = len(wpush.requests)
+    producer = cluster.start_producer(mappings)
+    with cluster.redis() as client:
+        wait_until(lambda: client.llen(cluster.queue) == 3, 30, "three queued messages")
+        (victim,) = [
+            raw
+            for raw in client.lrange(cluster.queue, 0, -1)
+            if json.loads(raw)["headers"]["kwargsrepr"].startswith("#1 ")
+        ]
+        assert client.lrem(cluster.queue, 1, victim) == 1
+    cluster.start_workers(unique_name("w"))
+
+    ran = cluster.finish(producer)
+
+    report = assert_report(ran, mappings, code=1)
+    assert statuses(report) == ["synced", "failed", "synced"]
+    assert report["results"][1]["error"]["category"] == "lost"
+    assert (
+        "broker lost the task message of mapping(s) [1]" in report["results"][1]["error"]["message"]
+    )
+    assert f"the broker lost the task message of #1 {src}" in ran.stderr
+    assert head_digest(basic_registry, f"{unique_repo}/d0", "v1") == digest
+    assert head_digest(basic_registry, f"{unique_repo}/d1", "v1") is None
+    assert [r.path for r in wpush.requests[seen:]] == ["/api/v1/send"]
+
+
+@pytest.mark.timeout(120)
+def test_locks_live_as_long_as_the_time_limit_the_message_carries(
+    trio: Cluster,
+    slow: SlowProxy,
+    anon_registry: Registry,
+    basic_registry: Registry,
+    tmp_path: Path,
+    unique_repo: str,
+) -> None:
+    """Celery enforces the producer's time limits (they travel in the message), so the
+    destination lock must follow them, not the worker's own setting (60 s in the trio)."""
+    seed_sized(anon_registry, unique_repo, "big", tmp_path=tmp_path, layer_size=MB)
+    destination = dest_ref(basic_registry, f"{unique_repo}/ttl", "big")
+    producer = trio.start_producer(
+        [f"{slow.host}/{unique_repo}:big={destination}"],
+        IMGSYNC_TASK_TIME_LIMIT="30",
+        IMGSYNC_TASK_SOFT_TIME_LIMIT="25",
+    )
+    wait_for_copy(lambda: trio_copies(trio, unique_repo))
+    with trio.redis() as client:
+        ttl = client.ttl(f"imgsync:lock:{destination}")
+    assert 60 < ttl <= 90  # the message's 30 s + 60 s, not the worker's 60 s + 60 s
+    assert statuses(
+        assert_report(trio.finish(producer), [f"{slow.host}/{unique_repo}:big={destination}"])
+    ) == ["synced"]

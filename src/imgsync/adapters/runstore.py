@@ -85,6 +85,13 @@ class RunStore:
         pipe.zadd(RUNS_INDEX, {plan.run_id: _epoch(plan.started_at)})
         pipe.execute()
 
+    def forget(self, run_id: str) -> None:
+        """Drop a run whose tasks never reached the broker, so no one waits for it."""
+        pipe = self.client.pipeline()
+        pipe.delete(self._key(run_id, "plan"))
+        pipe.zrem(RUNS_INDEX, run_id)
+        pipe.execute()
+
     def plan(self, run_id: str) -> RunPlan | None:
         raw = self.client.get(self._key(run_id, "plan"))
         return RunPlan.from_dict(json.loads(raw)) if raw else None
@@ -103,6 +110,11 @@ class RunStore:
 
     def count_results(self, run_id: str) -> int:
         return int(self.client.hlen(self._key(run_id, "results")))
+
+    def claim_report(self, run_id: str) -> bool:
+        """True for the first caller only: who may notify (chord body, errback, salvage)."""
+        claimed = self.client.set(self._key(run_id, "reported"), "1", nx=True, ex=self.expires)
+        return bool(claimed)
 
     def save_report(self, report: RunReport) -> None:
         key = self._key(report.run_id, "report")

@@ -54,6 +54,7 @@ ENV_VARS: dict[str, str] = {
     "IMGSYNC_RESULT_EXPIRES": "result_expires",
     "IMGSYNC_MAX_RETRIES": "max_retries",
     "IMGSYNC_LOCK_RETRY_DELAY": "lock_retry_delay",
+    "IMGSYNC_LOST_CHECK_AFTER": "lost_check_after",
     "GITHUB_STEP_SUMMARY": "github_step_summary",
     "IMGSYNC_CONFIG": "config_file",
     "DOCKERHUB_ACCOUNTS": "dockerhub_accounts",
@@ -157,6 +158,7 @@ class Settings(BaseModel):
     result_expires: float = Field(default=7 * 24 * 3600.0, gt=0)
     max_retries: int = Field(default=3, ge=0, le=100)
     lock_retry_delay: float = Field(default=15.0, gt=0)
+    lost_check_after: float = Field(default=60.0, gt=0)
     github_step_summary: Path | None = None
     config_file: Path | None = None
     registries: dict[str, RegistryOptions] = Field(default_factory=dict)

@@ -112,7 +112,8 @@ def validate(
 @click.option(
     "--check-concurrency",
     type=click.IntRange(1, 512),
-    help="Digest checks at once (default 32) [env IMGSYNC_CHECK_CONCURRENCY].",
+    help="Mappings checked at once, source and destination together (default 32) "
+    "[env IMGSYNC_CHECK_CONCURRENCY].",
 )
 @click.option("--dry-run", is_flag=True, help="Check digests, copy nothing.")
 @click.option(

@@ -16,6 +16,7 @@ from typing import Any
 import click
 import redis
 
+from imgsync.adapters.broker_probe import held_task_ids
 from imgsync.adapters.runstore import RunPlan, RunStore, connect
 from imgsync.config.settings import Settings
 from imgsync.core.mapping import SyncItem
@@ -23,6 +24,7 @@ from imgsync.core.plan import PruneTarget
 from imgsync.core.render import render_console
 from imgsync.core.result import RunReport, SyncResult
 from imgsync.errors import ConfigError, ImgsyncError
+from imgsync.producer.lost_watch import LostWatch
 from imgsync.producer.progress import progress
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -55,7 +57,7 @@ def run_distributed_command(
         return EXIT_OK
     try:
         with progress(len(items), quiet=options["quiet"]) as sink:
-            report = wait_for_report(store, plan, on_result=sink)
+            report = wait_for_report(store, plan, on_result=sink, watch=lost_watch(settings, plan))
     except KeyboardInterrupt:
         click.echo(f"stopped waiting; the run goes on: imgsync status {plan.run_id}", err=True)
         return EXIT_INTERRUPTED
@@ -88,13 +90,14 @@ def wait_for_report(
     on_result: Callable[[SyncResult], None],
     poll: float = POLL_S,
     outage_limit: float = OUTAGE_LIMIT_S,
+    watch: LostWatch | None = None,
 ) -> RunReport:
     """Poll the run store until the report is there, announcing results as they arrive."""
     seen: set[int] = set()
     down_since: float | None = None
     while True:
         try:
-            report = _poll_once(store, plan, seen, on_result)
+            report = _poll_once(store, plan, seen, on_result, watch)
             down_since = None
         except redis.ConnectionError:
             down_since = _note_outage(down_since, outage_limit, plan.run_id)
@@ -105,16 +108,53 @@ def wait_for_report(
 
 
 def _poll_once(
-    store: RunStore, plan: RunPlan, seen: set[int], on_result: Callable[[SyncResult], None]
+    store: RunStore,
+    plan: RunPlan,
+    seen: set[int],
+    on_result: Callable[[SyncResult], None],
+    watch: LostWatch | None,
 ) -> RunReport | None:
     for index, result in sorted(store.results(plan.run_id).items()):
         if index not in seen:
             seen.add(index)
             on_result(result)
+            if watch is not None:
+                watch.progressed()
     report = store.report(plan.run_id)
     if report is None and store.plan(plan.run_id) is None:
         raise RunStateLost(_lost_message(plan.run_id, "Redis no longer knows this run"))
+    if report is None and watch is not None:
+        _announce_lost(watch.check(seen), plan)
     return report
+
+
+def lost_watch(settings: Settings, plan: RunPlan) -> LostWatch | None:
+    """A watch for messages a Redis broker lost; none for AMQP, whose acks are atomic."""
+    url = settings.broker_url.get_secret_value() if settings.broker_url else ""
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        return None
+    from imgsync.workers import app
+    from imgsync.workers.names import REPORT_LOST_RUN
+
+    broker = connect(url)
+    return LostWatch(
+        plan,
+        held=lambda: held_task_ids(broker, settings.queue),
+        report_lost=lambda lost: app.send_task(REPORT_LOST_RUN, args=(plan.run_id, lost)),
+        quiet_after=settings.lost_check_after,
+    )
+
+
+def _announce_lost(lost: list[int] | None, plan: RunPlan) -> None:
+    if lost is None:
+        return
+    names = "; ".join(f"#{i} {plan.items[i]['source']}" for i in lost[:5]) or "the chord body"
+    more = f" and {len(lost) - 5} more" if len(lost) > 5 else ""
+    click.echo(
+        f"imgsync: the broker lost the task message of {names}{more} (a Redis restart?); "
+        "a worker now reports the run with those mappings failed (lost). Re-run to copy them.",
+        err=True,
+    )
 
 
 def _note_outage(down_since: float | None, limit: float, run_id: str) -> float:

@@ -19,7 +19,7 @@ from imgsync.core.clock import new_run_id, utc_now
 from imgsync.core.mapping import SyncItem
 from imgsync.core.plan import PruneTarget
 from imgsync.errors import ConfigError
-from imgsync.workers.tasks import aggregate_run, on_run_error, sync_image
+from imgsync.workers.names import AGGREGATE_RUN, ON_RUN_ERROR, SYNC_IMAGE
 
 
 def plan_run(items: Sequence[SyncItem], *, dry_run: bool) -> RunPlan:
@@ -40,13 +40,16 @@ def enqueue(plan: RunPlan, store: RunStore, prune: Sequence[PruneTarget] = ()) -
     Prune targets ride on the chord body, which prunes once every copy is done.
     """
     store.save_plan(plan)
+    app, limits = current_app, _time_limits()
     header = group(
-        sync_image.signature(
+        app.signature(
+            SYNC_IMAGE,
             kwargs={"item": item, "index": i, "run_id": plan.run_id, "dry_run": plan.dry_run},
             task_id=task_id,
             ignore_result=True,
             argsrepr="()",
             kwargsrepr=_shown(i, item),
+            **limits,
         )
         for i, (item, task_id) in enumerate(zip(plan.items, plan.task_ids, strict=True))
     )
@@ -54,9 +57,15 @@ def enqueue(plan: RunPlan, store: RunStore, prune: Sequence[PruneTarget] = ()) -
     if prune:
         targets = [target.to_dict() for target in prune]
         body_kwargs["prune"] = {"targets": targets, "dry_run": plan.dry_run}
-    body = aggregate_run.signature(kwargs=body_kwargs, task_id=plan.body_id)
-    body.on_error(on_run_error.signature(kwargs={"run_id": plan.run_id}))
+    body = app.signature(AGGREGATE_RUN, kwargs=body_kwargs, task_id=plan.body_id)
+    body.on_error(app.signature(ON_RUN_ERROR, kwargs={"run_id": plan.run_id}))
     chord(header)(body)
+
+
+def _time_limits() -> dict[str, float | None]:
+    """This side's limits, written into every message: workers enforce what it carries."""
+    conf = current_app.conf
+    return {"time_limit": conf.task_time_limit, "soft_time_limit": conf.task_soft_time_limit}
 
 
 def _shown(index: int, item: Mapping[str, Any]) -> str:
@@ -78,6 +87,7 @@ def build_items_plan(
     try:
         enqueue(plan, store, prune)
     except OperationalError as exc:  # kombu could not publish: the broker (amqp://…) is down
+        store.forget(plan.run_id)  # or `imgsync status` would show it running, 0 done
         broker = redact_url(str(current_app.conf.broker_url or ""))
         raise ConfigError(f"cannot reach the broker {broker}: {exc}") from None
     return plan

@@ -7,13 +7,16 @@ session or Redis connection is shared between processes.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import redis
 
 from imgsync.adapters.quota_board import RedisQuotaBoard
 from imgsync.adapters.runstore import RunStore, connect
 from imgsync.config.settings import Settings
-from imgsync.runtime.services import Services, build_services
+
+if TYPE_CHECKING:
+    from imgsync.runtime.services import Services
 
 _state: dict[str, object] = {}
 
@@ -37,6 +40,8 @@ def _per_process(name: str) -> str:
 
 def services() -> Services:
     """The registry pool and copier of this process."""
+    from imgsync.runtime.services import Services, build_services  # not in the producer
+
     key = _per_process("services")
     found = _state.get(key)
     if not isinstance(found, Services):

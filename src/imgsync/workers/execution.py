@@ -34,7 +34,7 @@ def run_one(
 ) -> SyncResult:
     """The shared pipeline under the destination lock (raises DestinationBusy)."""
     settings, services = context.get_settings(), context.services()
-    ttl = settings.task_time_limit + 60
+    ttl = hard_limit(request, settings) + 60
     owner = f"{run_id}:{index}:{request.id}"
     client = context.redis_client()
     copier = RepositorySerialCopier(
@@ -91,9 +91,20 @@ class RepositorySerialCopier:
             return self.copier.copy(source, destination)
 
 
-def lock_wait_exhausted(settings: Settings, lock_waits: int) -> bool:
+def hard_limit(request: Any, settings: Settings) -> float:
+    """The hard time limit this task runs under: the one its message carries.
+
+    Celery puts the *producer's* limits in each message and the worker enforces them,
+    so lock lifetimes and lock-wait budgets follow the message too; the worker's own
+    setting counts only for a message without limits.
+    """
+    limits = getattr(request, "timelimit", None) or (None, None)
+    return float(limits[0]) if limits[0] else settings.task_time_limit
+
+
+def lock_wait_exhausted(settings: Settings, lock_waits: int, request: Any) -> bool:
     """Wait for a busy destination at most about twice the hard time limit."""
-    return lock_waits * settings.lock_retry_delay > 2 * settings.task_time_limit
+    return lock_waits * settings.lock_retry_delay > 2 * hard_limit(request, settings)
 
 
 def busy_result(item: SyncItem, *, attempts: int, worker: str) -> SyncResult:
@@ -176,9 +187,15 @@ def _publish(run_id: str, results: tuple[SyncResult, ...]) -> RunReport:
     started = plan.started_at if plan else utc_now()
     quota = quota_usage(results, context.quota_board().observed())
     report = RunReport(run_id, "celery", started, utc_now(), results, quota=quota)
-    settings = context.get_settings()
-    sent = notify_all(build_channels(settings), report, policy=settings.notify_on)
-    report = replace(report, notifications=sent)
+    if not store.claim_report(run_id):  # the chord body, its errback or a salvage came first
+        log.warning("run %s was already reported; not notifying again", run_id)
+        existing = store.report(run_id)
+        if existing is not None:
+            return existing
+    else:
+        settings = context.get_settings()
+        sent = notify_all(build_channels(settings), report, policy=settings.notify_on)
+        report = replace(report, notifications=sent)
     store.save_report(report)
     log.info("run %s finished: %s", run_id, report.summary)
     return report

@@ -23,6 +23,7 @@ from imgsync.config.syncload import load_sync_file
 from imgsync.core.plan import Plan
 from imgsync.runtime.planning import build_plan
 from imgsync.workers import context
+from imgsync.workers.names import SCHEDULED_RUN
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ def _entry(schedule: ScheduleSpec, config: Path, queue: str) -> dict[str, Any]:
         timing = crontab(minute, hour, weekday, day, month)
     kwargs = {"name": schedule.name, "config": str(config), "dry_run": schedule.dry_run}
     return {
-        "task": "imgsync.scheduled_run",
+        "task": SCHEDULED_RUN,
         "schedule": timing,
         "kwargs": kwargs,
         "options": options,

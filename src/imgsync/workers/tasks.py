@@ -27,6 +27,13 @@ from imgsync.workers.execution import (
     salvage_run,
 )
 from imgsync.workers.metrics import record_lock_wait, record_retry
+from imgsync.workers.names import (
+    AGGREGATE_RUN,
+    ON_RUN_ERROR,
+    REPORT_LOST_RUN,
+    SCHEDULED_RUN,
+    SYNC_IMAGE,
+)
 from imgsync.workers.schedules import start_scheduled_run
 
 #: Task retries: first pause ≤ 2 s, doubling, never above 10 minutes; fully jittered.
@@ -36,7 +43,7 @@ TASK_BACKOFF = Backoff(base=2.0, cap=600.0)
 #: The producer sends these with ``ignore_result`` (the chord collects the results, and
 #: not subscribing to 10,000 result channels halves enqueueing); failures are still
 #: stored, so the errback can tell a hard time limit from a lost worker.
-@app.task(bind=True, name="imgsync.sync_image", max_retries=None, store_errors_even_if_ignored=True)
+@app.task(bind=True, name=SYNC_IMAGE, max_retries=None, store_errors_even_if_ignored=True)
 def sync_image(
     self: Task,
     item: dict[str, str],
@@ -54,7 +61,7 @@ def sync_image(
             mapping, index, run_id, request=self.request, dry_run=dry_run, attempts=failures + 1
         )
     except DestinationBusy:
-        if lock_wait_exhausted(settings, lock_waits):
+        if lock_wait_exhausted(settings, lock_waits, self.request):
             result = busy_result(mapping, attempts=failures + 1, worker=self.request.hostname)
         else:
             kwargs["lock_waits"] = lock_waits + 1
@@ -68,7 +75,7 @@ def sync_image(
     return result.to_dict()
 
 
-@app.task(name="imgsync.aggregate_run")
+@app.task(name=AGGREGATE_RUN)
 def aggregate_run(
     results: list[dict[str, Any]], run_id: str, prune: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -77,13 +84,19 @@ def aggregate_run(
     return report.to_dict()
 
 
-@app.task(name="imgsync.on_run_error")
+@app.task(name=REPORT_LOST_RUN)
+def report_lost_run(run_id: str, missing: list[int]) -> None:
+    """Sent by a producer that found task messages lost by the broker: report the run now."""
+    salvage_run(run_id, reason=f"the broker lost the task message of mapping(s) {missing}")
+
+
+@app.task(name=ON_RUN_ERROR)
 def on_run_error(request: Any, exc: BaseException, traceback: Any, run_id: str) -> None:
     """Errback of the chord body: a task died in a way it could not report itself."""
     salvage_run(run_id, reason=f"{type(exc).__name__}: {exc}")
 
 
-@app.task(name="imgsync.scheduled_run")
+@app.task(name=SCHEDULED_RUN)
 def scheduled_run(name: str, config: str, dry_run: bool = False) -> str | None:
     """A beat tick: start a run of the sync file unless this schedule's last one still goes."""
     return start_scheduled_run(name, Path(config), dry_run=dry_run)
