@@ -291,8 +291,8 @@ def scaling_table(report: Report) -> list[str]:
             [
                 report.labels.get(row.competitor, row.competitor),
                 str(row.n),
-                _s(row.median_s),
-                _s(run),
+                _median_cell(row),
+                f"{_s(run)} (est.)" if row.extrapolated_from else _s(run),
                 _s(row.median_s / row.n * 1000, 1),
                 _s(run / row.n * 1000 if run else None, 1),
                 _s(bound),
@@ -433,8 +433,7 @@ def _meta_lines(meta: dict[str, Any]) -> list[str]:
         f"- WAN model: {lat['delay_ms']:g} ms one-way per chunk each way "
         f"({lat['rtt_ms']:g} ms RTT), {lat['handshake_rtts']:g} extra round trips before the "
         "first byte of each new connection",
-        f"- Load average at start / end: {load.get('start')} / {load.get('end')} "
-        "(other jobs shared this machine; see *Limits*)",
+        f"- Load average at start / end: {load.get('start')} / {load.get('end')} (see *Limits*)",
         f"- Repetitions: {meta['reps']} per tool and N (median shown). Tools that would need "
         "many minutes at the full N run at a capped N (`bench/runner.py` `CAPS`, scaled by "
         f"{meta['cap_scale']:g}); their figure at the full N is extrapolated as start-up + "
