@@ -33,8 +33,8 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from types import TracebackType
 
+from .loop_server import LoopServer, close_quietly
 from .ports import HOST
 
 HEAD_LIMIT = 64 * 1024
@@ -158,20 +158,18 @@ def registry_error(status: int, code: str, message: str) -> Respond:
     return Respond(status, {"Content-Type": "application/json"}, body)
 
 
-class FaultProxy:
+class FaultProxy(LoopServer):
     """``127.0.0.1:<free port>`` → ``target``, injecting the faults of its rules."""
 
+    stream_limit = HEAD_LIMIT
+
     def __init__(self, target_host: str, target_port: int) -> None:
+        super().__init__()
         self.target = (target_host, target_port)
-        self.port = 0
         self.injected: Counter[str] = Counter()
         self._rules: list[Rule] = []
         self._log: list[Seen] = []
         self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._server: asyncio.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
 
     @classmethod
     def in_front_of(cls, host_port: str) -> FaultProxy:
@@ -237,75 +235,15 @@ class FaultProxy:
                 Seen(request.method, request.path, status, started, time.monotonic(), kind)
             )
 
-    # ------------------------------------------------------------------ lifecycle
-
-    def start(self) -> FaultProxy:
-        """Bind a free port and serve in a background thread; returns once listening."""
-        ready = threading.Event()
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._run, args=(ready,), daemon=True)
-        self._thread.start()
-        if not ready.wait(10) or self._server is None:
-            raise RuntimeError("fault proxy did not start")
-        return self
-
-    def stop(self) -> None:
-        """Close the listener and every open connection (stalls included), end the thread."""
-        loop, thread = self._loop, self._thread
-        if loop is None or thread is None:
-            return
-        if loop.is_running():
-            asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(timeout=10)
-            loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
-        loop.close()
-        self._loop = self._thread = self._server = None
-
-    def __enter__(self) -> FaultProxy:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def _run(self, ready: threading.Event) -> None:
-        assert self._loop is not None
-        asyncio.set_event_loop(self._loop)
-        self._server = self._loop.run_until_complete(
-            asyncio.start_server(self._accept, HOST, self.port, limit=HEAD_LIMIT)
-        )
-        self.port = int(self._server.sockets[0].getsockname()[1])
-        ready.set()
-        self._loop.run_forever()
-
-    async def _shutdown(self) -> None:
-        if self._server is not None:
-            self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._server is not None:
-            await self._server.wait_closed()
-
     # ------------------------------------------------------------------ one connection
 
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             request = await _read_request(reader, writer)
             if request is not None:
                 await self._serve(request, reader, writer)
-        except (asyncio.CancelledError, ConnectionError, OSError, asyncio.IncompleteReadError):
+        except (ConnectionError, OSError, asyncio.IncompleteReadError):
             pass
-        finally:
-            self._tasks.discard(task)
-            _close(writer)
 
     async def _serve(
         self, request: _Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
@@ -354,7 +292,7 @@ class FaultProxy:
             for task in (upload, answer):
                 task.cancel()
             await asyncio.gather(upload, answer, return_exceptions=True)
-            _close(up_writer)
+            close_quietly(up_writer)
 
 
 # ---------------------------------------------------------------------- HTTP plumbing
@@ -474,8 +412,3 @@ def _reset(writer: asyncio.StreamWriter) -> None:
     with contextlib.suppress(OSError, AttributeError):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     writer.transport.abort()
-
-
-def _close(writer: asyncio.StreamWriter) -> None:
-    with contextlib.suppress(Exception):
-        writer.close()
