@@ -86,7 +86,7 @@ def challenge_error(response: requests.Response) -> str:
     Docker Hub answers 401 ``insufficient_scope`` for repositories that are
     private *or do not exist*, so the hint matters to whoever reads the error.
     """
-    challenge = pick_challenge(parse_challenges(response.headers.get("WWW-Authenticate", "")))
+    challenge = challenge_of(response)
     error = challenge.params.get("error", "") if challenge else ""
     if error == "insufficient_scope":
         return " (insufficient_scope: the repository may be private or may not exist)"
@@ -100,3 +100,8 @@ def pick_challenge(challenges: tuple[Challenge, ...]) -> Challenge | None:
             if challenge.scheme == scheme:
                 return challenge
     return None
+
+
+def challenge_of(response: requests.Response) -> Challenge | None:
+    """The challenge of ``response`` imgsync would answer, if any."""
+    return pick_challenge(parse_challenges(response.headers.get("WWW-Authenticate", "")))

@@ -11,11 +11,12 @@ tokens in :mod:`imgsync.adapters.registry_auth`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import requests
@@ -150,18 +151,22 @@ class RegistryClient:
         Warm-up only (:meth:`RegistryPool.warm_up`): a failure is left for the real
         requests to meet, retry and report with the mapping it concerns.
         """
-        try:
+        with self._warm_up_only("ping"):
             response = self._capped(HttpRequest("GET", f"{self.base_url}/v2/"), retries=0)
             self._auth.learn(response)
-        except ImgsyncError as exc:
-            log.debug("warm-up ping of %s failed: %s", self.registry, exc)
 
     def prefetch_tokens(self, scopes: Sequence[str]) -> None:
         """One bearer token for many scopes, after :meth:`ping`; failures as for ``ping``."""
-        try:
+        with self._warm_up_only("token prefetch"):
             self._auth.prefetch(scopes)
+
+    @contextlib.contextmanager
+    def _warm_up_only(self, step: str) -> Iterator[None]:
+        """A warm-up step may fail: log it; the real request meets and reports the error."""
+        try:
+            yield
         except ImgsyncError as exc:
-            log.debug("token prefetch from %s failed: %s", self.registry, exc)
+            log.debug("warm-up %s of %s failed: %s", step, self.registry, exc)
 
     def head_digest(self, ref: ImageReference, *, push: bool = False) -> str | None:
         """The manifest digest of ``ref``, or ``None`` when the tag or repository is unknown.

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import requests
 
-from imgsync.adapters.challenge import Challenge, parse_challenges, pick_challenge
+from imgsync.adapters.challenge import Challenge, challenge_of
 from imgsync.adapters.ratelimit import QueryParams
 from imgsync.errors import AuthError, UnexpectedResponse
 
@@ -160,10 +160,7 @@ class Authenticator:
         Threads that start together then all answer up front, instead of each meeting
         its own 401. A challenge imgsync cannot answer is left for a real request to report.
         """
-        header = response.headers.get("WWW-Authenticate", "")
-        challenge = (
-            pick_challenge(parse_challenges(header)) if response.status_code == 401 else None
-        )
+        challenge = challenge_of(response) if response.status_code == 401 else None
         if challenge is not None and challenge.scheme == "bearer":
             self._key(challenge, "", response.url)  # a bad realm raises AuthError here
             self._bearer = challenge
@@ -196,7 +193,7 @@ class Authenticator:
         self, response: requests.Response, scope: str, sent: Mapping[str, str]
     ) -> dict[str, str]:
         """Headers answering the 401 ``response`` to a request that carried ``sent``."""
-        challenge = pick_challenge(parse_challenges(response.headers.get("WWW-Authenticate", "")))
+        challenge = challenge_of(response)
         if challenge is None:
             raise AuthError(
                 "registry sent 401 without a usable challenge", url=response.url, status=401

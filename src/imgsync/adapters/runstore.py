@@ -45,6 +45,11 @@ class RunPlan:
 PATIENT_RETRIES = 30
 
 
+def is_redis_url(url: str) -> bool:
+    """Whether ``url`` names a Redis server (plain, TLS or a unix socket)."""
+    return url.startswith(("redis://", "rediss://", "unix://"))
+
+
 def connect(url: str | None, *, patient: bool = False) -> redis.Redis:
     """A Redis client for the result backend; other backends cannot hold run state.
 
@@ -52,7 +57,7 @@ def connect(url: str | None, *, patient: bool = False) -> redis.Redis:
     minute, so a Redis restart does not fail the copy that was running meanwhile
     (its lock release and result would be lost). The producer checks at once.
     """
-    if not url or not url.startswith(("redis://", "rediss://", "unix://")):
+    if url is None or not is_redis_url(url):
         raise ConfigError(
             "distributed mode needs a Redis result backend "
             "(IMGSYNC_RESULT_BACKEND=redis://… or a redis:// broker URL)"

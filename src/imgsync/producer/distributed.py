@@ -17,7 +17,7 @@ import click
 import redis
 
 from imgsync.adapters.broker_probe import held_task_ids
-from imgsync.adapters.runstore import RunPlan, RunStore, connect
+from imgsync.adapters.runstore import RunPlan, RunStore, connect, is_redis_url
 from imgsync.config.settings import Settings
 from imgsync.core.mapping import SyncItem
 from imgsync.core.plan import PruneTarget
@@ -131,7 +131,7 @@ def _poll_once(
 def lost_watch(settings: Settings, plan: RunPlan) -> LostWatch | None:
     """A watch for messages a Redis broker lost; none for AMQP, whose acks are atomic."""
     url = settings.broker_url.get_secret_value() if settings.broker_url else ""
-    if not url.startswith(("redis://", "rediss://", "unix://")):
+    if not is_redis_url(url):
         return None
     from imgsync.workers import app
     from imgsync.workers.names import REPORT_LOST_RUN

@@ -187,15 +187,20 @@ def _publish(run_id: str, results: tuple[SyncResult, ...]) -> RunReport:
     started = plan.started_at if plan else utc_now()
     quota = quota_usage(results, context.quota_board().observed())
     report = RunReport(run_id, "celery", started, utc_now(), results, quota=quota)
-    if not store.claim_report(run_id):  # the chord body, its errback or a salvage came first
+    if store.claim_report(run_id):  # only the first of chord body, errback and salvage
+        report = _notified(report)
+    else:
         log.warning("run %s was already reported; not notifying again", run_id)
         existing = store.report(run_id)
         if existing is not None:
             return existing
-    else:
-        settings = context.get_settings()
-        sent = notify_all(build_channels(settings), report, policy=settings.notify_on)
-        report = replace(report, notifications=sent)
     store.save_report(report)
     log.info("run %s finished: %s", run_id, report.summary)
     return report
+
+
+def _notified(report: RunReport) -> RunReport:
+    """The report with the outcome of sending it to every configured channel."""
+    settings = context.get_settings()
+    sent = notify_all(build_channels(settings), report, policy=settings.notify_on)
+    return replace(report, notifications=sent)
