@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from imgsync.adapters.notify import (
     WxPusherSimpleNotifier,
     build_notifiers,
     notify_all,
+    should_notify,
 )
 from imgsync.adapters.notify.base import Notifier
 from imgsync.adapters.redact import redact, redact_url
@@ -254,7 +256,7 @@ POLICY_CASES = [
     ("always", [Status.SKIPPED], True),
     ("change", [Status.SKIPPED], False),
     ("change", [Status.SKIPPED, Status.SYNCED], True),
-    ("change", [Status.WOULD_SYNC], True),
+    ("change", [Status.WOULD_SYNC], False),
     ("change", [Status.FAILED], True),
     ("failure", [Status.SYNCED, Status.SKIPPED], False),
     ("failure", [Status.SYNCED, Status.FAILED], True),
@@ -268,6 +270,37 @@ def test_policy_decides_whether_any_request_is_made(
     notifiers: list[Notifier] = [WPushNotifier(WPUSH_KEY, api_base=wpush_server.url)]
     outcomes = notify_all(notifiers, report(*statuses), policy=policy)
     assert len(wpush_server.requests) == len(outcomes) == (1 if sends else 0)
+
+
+# Whether a report holding only this status notifies, per policy (always, change, failure):
+# ``change`` means the destination was written to or something failed; a dry run's
+# ``would_*`` and a quota ``deferred`` changed nothing.
+NOTIFIES_ALONE: dict[Status, tuple[bool, bool, bool]] = {
+    Status.SYNCED: (True, True, False),
+    Status.SKIPPED: (True, False, False),
+    Status.FAILED: (True, True, True),
+    Status.WOULD_SYNC: (True, False, False),
+    Status.PRUNED: (True, True, False),
+    Status.WOULD_PRUNE: (True, False, False),
+    Status.DEFERRED: (True, False, False),
+}
+STATUS_MIXES = [
+    mix for size in range(len(Status) + 1) for mix in itertools.combinations(Status, size)
+]
+
+
+def test_every_status_has_an_expected_notification() -> None:
+    assert set(NOTIFIES_ALONE) == set(Status)
+
+
+@pytest.mark.parametrize("policy", NOTIFY_POLICIES)
+@pytest.mark.parametrize("mix", STATUS_MIXES, ids=lambda mix: "+".join(mix) or "empty")
+def test_policy_notifies_when_any_status_of_the_mix_would_alone(
+    policy: str, mix: tuple[Status, ...]
+) -> None:
+    column = NOTIFY_POLICIES.index(policy)
+    expected = policy == "always" or any(NOTIFIES_ALONE[s][column] for s in mix)
+    assert should_notify(report(*mix), policy) is expected
 
 
 def test_unknown_policy_is_a_config_error() -> None:

@@ -14,7 +14,7 @@ from imgsync.core.render import (
     render_markdown_table,
     render_message,
 )
-from imgsync.core.result import ErrorInfo, NotifyOutcome, RunReport, Status, SyncResult
+from imgsync.core.result import ChannelDelivery, ErrorInfo, RunReport, Status, SyncResult
 
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 
@@ -37,7 +37,7 @@ def would_sync(n: int) -> SyncResult:
 
 
 def report(
-    *results: SyncResult, mode: str = "embedded", notifications: tuple[NotifyOutcome, ...] = ()
+    *results: SyncResult, mode: str = "embedded", notifications: tuple[ChannelDelivery, ...] = ()
 ) -> RunReport:
     started, finished = "2026-11-29T05:00:00Z", "2026-11-29T05:01:00Z"
     return RunReport("run-42", mode, started, finished, results, notifications)
@@ -165,8 +165,8 @@ def test_markdown_table_has_every_result_in_order_with_pipes_escaped() -> None:
 
 
 def test_console_lists_everything_and_notification_outcomes() -> None:
-    outcomes = (NotifyOutcome("wpush", True), NotifyOutcome("wxpusher", False, "HTTP 500"))
-    text = render_console(report(*(synced(i) for i in range(200)), notifications=outcomes))
+    deliveries = (ChannelDelivery("wpush", True), ChannelDelivery("wxpusher", False, "HTTP 500"))
+    text = render_console(report(*(synced(i) for i in range(200)), notifications=deliveries))
     assert text.count("✅ nginx:") == 200
     assert "…及其他" not in text and "`" not in text
     assert "notify wpush: ok" in text.splitlines()

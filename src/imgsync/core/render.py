@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from imgsync.core.result import NotifyOutcome, QuotaUsage, RunReport, Status, SyncResult
+from imgsync.core.result import ChannelDelivery, QuotaUsage, RunReport, Status, SyncResult
 
 TITLE = "镜像同步结果"
 DEFAULT_LIMIT = 4000
@@ -206,11 +206,11 @@ def render_console(report: RunReport) -> str:
     return "\n\n".join(blocks)
 
 
-def notify_line(outcome: NotifyOutcome) -> str:
+def notify_line(delivery: ChannelDelivery) -> str:
     """``notify wpush: ok`` or ``notify wxpusher: FAILED (reason)``."""
-    if outcome.ok:
-        return f"notify {outcome.channel}: ok"
-    return f"notify {outcome.channel}: FAILED ({outcome.detail or 'no detail'})"
+    if delivery.ok:
+        return f"notify {delivery.channel}: ok"
+    return f"notify {delivery.channel}: FAILED ({delivery.detail or 'no detail'})"
 
 
 def short_digest(digest: str | None) -> str:

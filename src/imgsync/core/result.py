@@ -116,7 +116,7 @@ class SyncResult:
 
 
 @dataclass(frozen=True, slots=True)
-class NotifyOutcome:
+class ChannelDelivery:
     """How one notification channel fared; a failure never changes the run's results."""
 
     channel: str
@@ -169,7 +169,7 @@ class RunReport:
     started_at: str
     finished_at: str
     results: tuple[SyncResult, ...]
-    notifications: tuple[NotifyOutcome, ...] = field(default=())
+    notifications: tuple[ChannelDelivery, ...] = field(default=())
     quota: tuple[QuotaUsage, ...] = field(default=())
 
     @property
@@ -217,6 +217,6 @@ class RunReport:
             started_at=data["started_at"],
             finished_at=data["finished_at"],
             results=tuple(SyncResult.from_dict(r) for r in data["results"]),
-            notifications=tuple(NotifyOutcome(**n) for n in data.get("notifications", ())),
+            notifications=tuple(ChannelDelivery(**n) for n in data.get("notifications", ())),
             quota=tuple(QuotaUsage.from_dict(q) for q in data.get("quota", ())),
         )

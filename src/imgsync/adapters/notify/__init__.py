@@ -1,6 +1,6 @@
 """The run's one notification: which channels to build, and whether and what to send them.
 
-Channels are independent: each one's failure is recorded in its outcome and
+Channels are independent: each one's failure is recorded in its delivery record and
 the others still get the message. Apprise is imported only when an Apprise URL is
 configured (``AppriseNotifier`` is resolved on first access): importing it costs
 about 50 ms, a sixth of ``imgsync --help``. Misconfiguration (a WxPusher token with no
@@ -19,10 +19,11 @@ from imgsync.adapters.notify.wxpusher import (
     WxPusherSimpleNotifier,
 )
 from imgsync.core.render import render_message
-from imgsync.core.result import NotifyOutcome, RunReport
+from imgsync.core.result import ChannelDelivery, RunReport, Status
 from imgsync.errors import ConfigError
 
 __all__ = [
+    "NOTIFY_ON_CHANGE",
     "NOTIFY_POLICIES",
     "AppriseNotifier",
     "Notifier",
@@ -76,18 +77,24 @@ def _wxpusher(
     return [WxPusherNotifier(app_token, uids=uids, topic_ids=topic_ids, api_base=api)]
 
 
+#: What ``change`` listens for: the destination was written to (a copy, a deleted tag) or
+#: something failed. A dry run's ``would_*`` changed nothing, and ``deferred`` is a later
+#: run's work; a user who wants to hear about those asks for ``always``.
+NOTIFY_ON_CHANGE = frozenset({Status.SYNCED, Status.PRUNED, Status.FAILED})
+
+
 def should_notify(report: RunReport, policy: str) -> bool:
-    """``always``; ``change`` when something was (or would be) copied or failed; ``failure``."""
+    """``always``; ``change`` when the destination changed or something failed; ``failure``."""
     if policy not in NOTIFY_POLICIES:
         raise ConfigError(f"unknown notify policy {policy!r}; use one of {NOTIFY_POLICIES}")
     if policy == "failure":
         return report.failed
-    return policy == "always" or report.changed or report.failed
+    return policy == "always" or any(r.status in NOTIFY_ON_CHANGE for r in report.results)
 
 
 def notify_all(
     notifiers: Iterable[Notifier], report: RunReport, *, policy: str = "always"
-) -> tuple[NotifyOutcome, ...]:
+) -> tuple[ChannelDelivery, ...]:
     """Render once, send to each channel in turn; empty when the policy says stay quiet."""
     if not should_notify(report, policy):
         return ()

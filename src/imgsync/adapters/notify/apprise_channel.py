@@ -17,7 +17,7 @@ import apprise
 from imgsync.adapters.notify.base import deliver
 from imgsync.adapters.redact import redact, redact_url
 from imgsync.core.render import Message
-from imgsync.core.result import NotifyOutcome
+from imgsync.core.result import ChannelDelivery
 from imgsync.errors import ConfigError
 
 
@@ -81,7 +81,7 @@ class AppriseNotifier:
             raise ConfigError(f"invalid Apprise URL {redact_url(url)} (secret parts hidden)")
         self._apprise.add(service)
 
-    def send(self, message: Message) -> NotifyOutcome:
+    def send(self, message: Message) -> ChannelDelivery:
         """Deliver ``message`` to every URL; failures come back as ``ok=False``."""
         return deliver(self.name, self._secrets, lambda: self._notify(message))
 

@@ -16,7 +16,7 @@ import requests
 
 from imgsync.adapters.redact import redact
 from imgsync.core.render import Message, clip
-from imgsync.core.result import NotifyOutcome
+from imgsync.core.result import ChannelDelivery
 from imgsync.errors import NotifyError
 
 log = logging.getLogger("imgsync.notify")
@@ -30,11 +30,11 @@ class Notifier(Protocol):
 
     name: str
 
-    def send(self, message: Message) -> NotifyOutcome: ...
+    def send(self, message: Message) -> ChannelDelivery: ...
 
 
-def deliver(channel: str, secrets: Sequence[str], attempt: Callable[[], str]) -> NotifyOutcome:
-    """Run one delivery attempt and turn whatever happens into an outcome.
+def deliver(channel: str, secrets: Sequence[str], attempt: Callable[[], str]) -> ChannelDelivery:
+    """Run one delivery attempt and turn whatever happens into a delivery record.
 
     ``attempt`` returns a detail on success and raises on any failure; every
     text leaving here is redacted, because exception texts may quote URLs or bodies.
@@ -44,10 +44,10 @@ def deliver(channel: str, secrets: Sequence[str], attempt: Callable[[], str]) ->
     except Exception as exc:  # a notification must never break the run it reports on
         detail = redact(clip(describe(exc), DETAIL_LIMIT), secrets)
         log.warning("notification via %s failed: %s", channel, detail)
-        return NotifyOutcome(channel, ok=False, detail=detail)
+        return ChannelDelivery(channel, ok=False, detail=detail)
     detail = redact(detail, secrets)
     log.info("notification via %s sent: %s", channel, detail)
-    return NotifyOutcome(channel, ok=True, detail=detail)
+    return ChannelDelivery(channel, ok=True, detail=detail)
 
 
 def describe(exc: BaseException) -> str:

@@ -17,7 +17,7 @@ from imgsync.adapters.notify.base import (
     post_json,
 )
 from imgsync.core.render import Message
-from imgsync.core.result import NotifyOutcome
+from imgsync.core.result import ChannelDelivery
 from imgsync.errors import NotifyError
 
 WPUSH_API = "https://api.wpush.cn"
@@ -42,7 +42,7 @@ class WPushNotifier:
         self._timeout = timeout
         self._session = new_session()
 
-    def send(self, message: Message) -> NotifyOutcome:
+    def send(self, message: Message) -> ChannelDelivery:
         """Deliver ``message``; failures come back as ``ok=False``, never as exceptions."""
         return deliver(self.name, [self._apikey], lambda: self._post(message))
 

@@ -22,7 +22,7 @@ from imgsync.adapters.notify.base import (
     post_json,
 )
 from imgsync.core.render import Message, clip
-from imgsync.core.result import NotifyOutcome
+from imgsync.core.result import ChannelDelivery
 from imgsync.errors import NotifyError
 
 WXPUSHER_API = "https://wxpusher.zjiecode.com"
@@ -88,7 +88,7 @@ class WxPusherNotifier:
         self._timeout = timeout
         self._session = new_session()
 
-    def send(self, message: Message) -> NotifyOutcome:
+    def send(self, message: Message) -> ChannelDelivery:
         """Deliver ``message``; failures come back as ``ok=False``, never as exceptions."""
         return deliver(self.name, [self._app_token], lambda: self._post(message))
 
@@ -119,7 +119,7 @@ class WxPusherSimpleNotifier:
         self._timeout = timeout
         self._session = new_session()
 
-    def send(self, message: Message) -> NotifyOutcome:
+    def send(self, message: Message) -> ChannelDelivery:
         """Deliver ``message`` in batches of ten SPTs (the API's limit per call)."""
         return deliver(self.name, self._spts, lambda: self._post_all(message))
 
