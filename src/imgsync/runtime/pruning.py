@@ -56,7 +56,7 @@ def prune_target(target: PruneTarget, registry: PruneRegistry, dry_run: bool) ->
     except RegistryError as exc:
         return [refusal(target, str(exc), exc.category)]
     sharers = _sharers(target, digests)
-    found = (_one(target, t, digests[t], shielded, sharers, registry, dry_run) for t in drop)
+    found = (_prune_tag(target, t, digests[t], shielded, sharers, registry, dry_run) for t in drop)
     return [result for result in found if result is not None]
 
 
@@ -87,7 +87,7 @@ def _sharers(target: PruneTarget, digests: dict[str, str | None]) -> dict[str, l
     return found
 
 
-def _one(
+def _prune_tag(
     target: PruneTarget,
     tag: str,
     digest: str | None,
@@ -96,6 +96,7 @@ def _one(
     registry: PruneRegistry,
     dry_run: bool,
 ) -> SyncResult | None:
+    """Delete one dropped tag's manifest unless refused; None when the tag is already gone."""
     if digest is None:
         return None  # gone since the listing
     refused = decide(target, tag, digest, shielded, sharers)
