@@ -1,17 +1,18 @@
-"""Semantic-version ranges over container tags, in node-semver's notation.
+"""Semantic-version ranges over container tags: node-semver's notation, plus three extensions.
 
 Why our own range grammar on top of python-semver: ``semver.Version`` parses and
 orders versions well, but its ``match`` takes one full comparison
 (``>=1.7.0``), while people write ranges the node-semver way (``>=1.7 <2``,
-``^1.2``, ``~1.25``, ``1.x || 2.x``), as regsync and Renovate users do.
+``^1.2``, ``~1.25``, ``1.x || 2.x``, ``1.2 - 1.4``), as regsync and Renovate users do.
 
 Tags are not semver strings: a leading ``v`` is dropped and minor and patch may
 be missing (``v1.25`` is 1.25.0); anything after ``-`` is a pre-release
 (``1.25-alpine`` is 1.25.0-alpine). Grammar::
 
     range      := set ( "||" set )*                 any set may match
-    set        := comparator ( [","] comparator )*  every comparator must match
-    comparator := [ ">=" | ">" | "<=" | "<" | "=" | "!=" | "^" | "~" ] partial
+    set        := partial " - " partial             a hyphen range: both ends included
+                | comparator ( [","] comparator )*  every comparator must match
+    comparator := [ ">=" | ">" | "<=" | "<" | "=" | "==" | "!=" | "^" | "~" | "~>" ] partial
     partial    := ["v"] N [ "." N [ "." N [ "-" pre ] ] ]   N may be "x" or "*"
 
 A partial version stands for every version it starts (``1.7`` = ``>=1.7.0
@@ -19,6 +20,15 @@ A partial version stands for every version it starts (``1.7`` = ``>=1.7.0
 pre-release tag satisfies a set only when one of its comparators names a
 pre-release of the same ``major.minor.patch``; so ``>=1.7.0`` never picks
 ``1.9.0-rc.1`` (and never ``1.9-alpine``).
+
+Some forms are imgsync's own, not node-semver's (which rejects them): ``!=1.2.3`` (full
+versions only), ``==1.2.3`` (same as ``=``) and a comma between comparators (``>=1.7,
+<2``, read as ``>=1.7 <2``), as pip and Cargo users write them. Every form node-semver
+also accepts means what it means there (``tests/test_semver_differential.py`` checks that
+against the ``node-semver`` package), except what imgsync refuses on purpose: an empty
+range or alternative (node-semver: every version; here more likely a slip, and with
+pruning a costly one) and build metadata in a range (``1.2.3+b``: node-semver ignores it,
+so it would not pick the one build it seems to name).
 """
 
 from __future__ import annotations
@@ -30,7 +40,8 @@ from dataclasses import dataclass
 
 from semver import Version
 
-_COMPARATOR = re.compile(r"(>=|<=|!=|==|>|<|=|\^|~)?\s*[vV]?([0-9xX*][^\s,|]*)")
+_HYPHEN = re.compile(r"\s*[vV]?([0-9xX*]\S*)\s+-\s+[vV]?([0-9xX*]\S*)\s*")
+_COMPARATOR = re.compile(r"(>=|<=|!=|==|~>|>|<|=|\^|~)?\s*[vV]?([0-9xX*][^\s,|]*)")
 _PARTIAL = re.compile(r"(\d+|[xX*])(?:\.(\d+|[xX*]))?(?:\.(\d+|[xX*]))?(?:-([0-9A-Za-z.-]+))?")
 _OPS: dict[str, Callable[[Version, Version], bool]] = {
     ">=": operator.ge,
@@ -40,6 +51,7 @@ _OPS: dict[str, Callable[[Version, Version], bool]] = {
     "==": operator.eq,
     "!=": operator.ne,
 }
+_SPELLINGS = {"==": "=", "~>": "~"}  # other ways to write an operator
 
 
 def tag_version(tag: str) -> Version | None:
@@ -92,6 +104,9 @@ def parse_range(text: str) -> SemverRange:
 
 
 def _parse_set(text: str, whole: str) -> tuple[_Bound, ...]:
+    hyphen = _HYPHEN.fullmatch(text)
+    if hyphen:  # node-semver: ``1.2 - 1.4`` is ``>=1.2 <=1.4``, partial ends widened
+        return (*_bounds(">=", hyphen[1], whole), *_bounds("<=", hyphen[2], whole))
     bounds: list[_Bound] = []
     position = 0
     for match in _COMPARATOR.finditer(text):
@@ -114,7 +129,7 @@ def _bounds(op: str, partial: str, whole: str) -> list[_Bound]:
     if match is None:
         raise ValueError(f"semver range {whole!r}: {partial!r} is not a version")
     numbers = [int(n) for n in _leading_numbers(match)]
-    pre, op = match[4], "=" if op == "==" else op
+    pre, op = match[4], _SPELLINGS.get(op, op)
     if pre and len(numbers) < 3:
         raise ValueError(f"semver range {whole!r}: a pre-release needs major.minor.patch")
     return _expand(op, numbers, pre, whole)
@@ -134,7 +149,7 @@ def _expand(op: str, numbers: list[int], pre: str | None, whole: str) -> list[_B
     """Turn one comparator into plain bounds on full versions."""
     major, minor, patch = [*numbers, 0, 0, 0][:3]
     low = Version(major, minor, patch, prerelease=pre)
-    if op in ("^", "~"):
+    if op in ("^", "~") and numbers:
         return [_Bound(">=", low), _Bound("<", _upper(op, numbers, low))]
     if len(numbers) == 3:
         return [_Bound("==" if op == "=" else op, low)]
@@ -156,7 +171,7 @@ def _upper(op: str, numbers: list[int], low: Version) -> Version:
 
 def _partial_bounds(op: str, numbers: list[int], low: Version) -> list[_Bound]:
     if not numbers:
-        return [] if op in ("=", ">=", "<=") else [_Bound("<", Version(0))]
+        return [] if op in ("=", ">=", "<=", "^", "~") else [_Bound("<", Version(0))]
     high = low.bump_major() if len(numbers) == 1 else low.bump_minor()
     return {
         "=": [_Bound(">=", low), _Bound("<", high)],
