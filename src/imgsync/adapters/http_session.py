@@ -25,7 +25,7 @@ class EnvironmentOnceSession(requests.Session):
 
     With ``trust_env`` requests re-reads them on *every* request: it scans the whole
     process environment twice for ``*_proxy`` variables and looks for ``~/.netrc``. That
-    was 10-15 % of the CPU of a digest ``HEAD`` (benchmarks: ``docs/benchmarks.md``),
+    was a sizeable share of the CPU of a digest ``HEAD`` (``docs/benchmarks.md``, Findings 2),
     and none of it can change during a run. The proxies and CA bundle the
     environment names are still honoured, resolved the first time a host is used.
     ``~/.netrc`` is not consulted: imgsync sends its own ``Authorization`` header,
@@ -70,8 +70,8 @@ class PreloadedTrustAdapter(HTTPAdapter):
 
     requests hands urllib3 a CA *path* (certifi's, or ``REQUESTS_CA_BUNDLE``), and
     urllib3 then builds a context and parses the whole file for every new connection:
-    about 40 ms of CPU and 1 MB per connection with a 150-certificate bundle, which
-    doubled the CPU of a skip run at 32 checks (``docs/benchmarks.md``).
+    CPU and memory a skip run with dozens of connections pays over and over
+    (``docs/benchmarks.md``, Findings 3).
     """
 
     def __init__(self, context: ssl.SSLContext, **kwargs: Any) -> None:

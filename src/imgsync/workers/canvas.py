@@ -70,7 +70,7 @@ def _time_limits() -> dict[str, float | None]:
 
 def _shown(index: int, item: Mapping[str, Any]) -> str:
     """What Flower and worker logs show for a task; Celery's own ``saferepr`` of the
-    arguments costs more than everything else imgsync does to enqueue a mapping.
+    arguments was a large part of enqueueing (``docs/benchmarks.md``, Findings 8).
     """
     return f"#{index} {item.get('source')} -> {item.get('destination')}"
 

@@ -41,8 +41,9 @@ TASK_BACKOFF = Backoff(base=2.0, cap=600.0)
 
 
 #: The producer sends these with ``ignore_result`` (the chord collects the results, and
-#: not subscribing to 10,000 result channels halves enqueueing); failures are still
-#: stored, so the errback can tell a hard time limit from a lost worker.
+#: not subscribing to a result channel per task makes enqueueing much faster:
+#: ``docs/benchmarks.md``, Findings 8); failures are still stored, so the errback can
+#: tell a hard time limit from a lost worker.
 @app.task(bind=True, name=SYNC_IMAGE, max_retries=None, store_errors_even_if_ignored=True)
 def sync_image(
     self: Task,

@@ -2,9 +2,10 @@
 
 Channels are independent: each one's failure is recorded in its delivery record and
 the others still get the message. Apprise is imported only when an Apprise URL is
-configured (``AppriseNotifier`` is resolved on first access): importing it costs
-about 50 ms, a sixth of ``imgsync --help``. Misconfiguration (a WxPusher token with no
-one to send to, an Apprise URL it cannot parse) is found here, before a run.
+configured (``AppriseNotifier`` is resolved on first access): importing it would be a
+large part of ``imgsync --help``'s start-up (``docs/benchmarks.md``). Misconfiguration
+(a WxPusher token with no one to send to, an Apprise URL it cannot parse) is found here,
+before a run.
 """
 
 from __future__ import annotations
