@@ -1,0 +1,59 @@
+"""GitHub Container Registry (``ghcr.io``).
+
+- Anonymous tokens for public images: ``GET /token?scope=repository:OWNER/NAME:pull``
+  without credentials answers a token, as the Docker Hub-style flow does; the challenge
+  is ``Bearer realm="https://ghcr.io/token",service="ghcr.io"``. Packages listed in
+  ``private`` need an account.
+- A package that does not exist (or that the caller may not read) answers 403
+  ``DENIED`` "requested access to the resource is denied", not 404: the body is quoted in
+  bytecodealliance/wasm-pkg-tools#37 ("a missing package results in an auth error … an
+  annoying implementation quirk of ghcr.io"); ``HEAD …/manifests/latest`` → ``denied``
+  in ricoberger/echoserver#13 and getwud/wud#478. *Not confirmed:* whether GHCR refuses
+  at the token endpoint or on the registry request; this personality issues the token
+  and refuses the request.
+- An OCI index requested without the OCI index type in ``Accept`` answers 404
+  ``MANIFEST_UNKNOWN`` "OCI index found, but accept header does not support OCI
+  indexes" — distribution's own check (registry/handlers/manifests.go), reported
+  against GHCR-hosted images in NotGlop/docker-drag#41 and openshift/oc-mirror#677.
+  Applied here explicitly so it does not depend on the upstream's version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .behaviours import accept_must_cover, bearer
+from .proxy import Exchange, Personality, Rule
+from .tokens import Access, BearerAuth, Scope
+from .wire import Response, registry_error
+
+DENIED = "requested access to the resource is denied"
+
+
+class Ghcr(Personality):
+    """Options: ``private`` (packages anonymous callers may not pull)."""
+
+    name = "ghcr"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.private: set[str] = set(self.options.get("private", ()))
+        self.auth = BearerAuth("/token", "ghcr.io", self._grant, _denied)
+
+    def build_rules(self) -> Sequence[Rule]:
+        return [*bearer(self.auth), accept_must_cover()]
+
+    def _grant(self, _: Personality, account: str | None, scopes: list[Scope]) -> Access:
+        return {s.name: self._actions(account, s) for s in scopes}
+
+    def _actions(self, account: str | None, scope: Scope) -> frozenset[str]:
+        if account is not None:
+            return scope.actions & {"pull", "push", "delete"}
+        if scope.name in self.private or not self.upstream_has(scope.name):
+            return frozenset()
+        return scope.actions & {"pull"}
+
+
+def _denied(exchange: Exchange, name: str, action: str) -> Response:
+    return registry_error(403, "DENIED", DENIED)
