@@ -66,10 +66,7 @@ def test_adapters_never_import_celery_or_click() -> None:
     assert offenders(modules("adapters"), {"celery", "click", "imgsync.producer"}) == {}
 
 
-def test_only_settings_read_the_environment() -> None:
-    allowed = {"imgsync/config/settings.py", "imgsync/adapters/process.py"}
-    readers = {relative(p) for p in modules() if "os.environ" in p.read_text()}
-    assert readers <= allowed
+# Only config/ reads the environment: tests/test_environment_rule.py (on the syntax tree).
 
 
 #: What start-up must not pay for on commands that talk to no registry and no broker:
