@@ -581,7 +581,7 @@ def test_action_sets_its_outputs_before_failing_with_imgsyncs_exit_code(
     context = cli.commands["sync"].make_context("sync", argv[1:])
     assert context.params["mappings"] == inputs["mappings"]
     assert context.params["dry_run"] is True
-    assert context.params["insecure_registry"] == ("localhost:5000", "127.0.0.1:5001")
+    assert context.params["insecure_registries"] == ("localhost:5000", "127.0.0.1:5001")
     assert "s3cret" not in " ".join(argv), "the broker URL never reaches argv"
     assert seen_env["IMGSYNC_BROKER_URL"] == inputs["broker-url"]
 

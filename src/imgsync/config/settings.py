@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from imgsync.config.variables import ENV_VARS
 from imgsync.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -21,47 +22,6 @@ if TYPE_CHECKING:
     from imgsync.config.syncload import SyncFile
 
 NotifyPolicy = Literal["always", "change", "failure"]
-
-#: Environment variable → settings field. The README's table is generated from the same names.
-ENV_VARS: dict[str, str] = {
-    "DOCKER_SYNC_MAPPINGS": "mappings",
-    "DOCKERHUB_USERNAME": "dockerhub_username",
-    "DOCKERHUB_TOKEN": "dockerhub_token",
-    "REGISTRY_AUTH_FILE": "authfile",
-    "IMGSYNC_DEST_PREFIX": "dest_prefix",
-    "IMGSYNC_INSECURE_REGISTRIES": "insecure_registries",
-    "IMGSYNC_CONCURRENCY": "concurrency",
-    "IMGSYNC_CHECK_CONCURRENCY": "check_concurrency",
-    "IMGSYNC_RETRY_TIMES": "retry_times",
-    "IMGSYNC_COPY_TIMEOUT": "copy_timeout",
-    "IMGSYNC_REGISTRY_TIMEOUT": "registry_timeout",
-    "IMGSYNC_NOTIFY": "notify_urls",
-    "IMGSYNC_NOTIFY_ON": "notify_on",
-    "WPUSH_KEY": "wpush_key",
-    "WPUSH_CHANNEL": "wpush_channel",
-    "IMGSYNC_WPUSH_API": "wpush_api",
-    "WXPUSHER_APP_TOKEN": "wxpusher_app_token",
-    "WXPUSHER_UIDS": "wxpusher_uids",
-    "WXPUSHER_TOPIC_IDS": "wxpusher_topic_ids",
-    "WXPUSHER_SPT": "wxpusher_spts",
-    "IMGSYNC_WXPUSHER_API": "wxpusher_api",
-    "IMGSYNC_BROKER_URL": "broker_url",
-    "IMGSYNC_RESULT_BACKEND": "result_backend",
-    "IMGSYNC_QUEUE": "queue",
-    "IMGSYNC_TASK_SOFT_TIME_LIMIT": "task_soft_time_limit",
-    "IMGSYNC_TASK_TIME_LIMIT": "task_time_limit",
-    "IMGSYNC_VISIBILITY_TIMEOUT": "visibility_timeout",
-    "IMGSYNC_RESULT_EXPIRES": "result_expires",
-    "IMGSYNC_MAX_RETRIES": "max_retries",
-    "IMGSYNC_LOCK_RETRY_DELAY": "lock_retry_delay",
-    "IMGSYNC_LOST_CHECK_AFTER": "lost_check_after",
-    "GITHUB_STEP_SUMMARY": "github_step_summary",
-    "IMGSYNC_CONFIG": "config_file",
-    "DOCKERHUB_ACCOUNTS": "dockerhub_accounts",
-    "IMGSYNC_RATE_LIMIT_MIN": "rate_limit_min",
-    "IMGSYNC_METRICS_PORT": "metrics_port",
-    "PROMETHEUS_MULTIPROC_DIR": "metrics_dir",
-}
 
 _LIST_FIELDS = frozenset(
     {
@@ -197,7 +157,18 @@ class Settings(BaseModel):
     def from_env(
         cls, environ: Mapping[str, str] | None = None, home: Path | None = None
     ) -> Settings:
-        """Build settings from the environment; blank variables count as unset."""
+        """Everything the environment says, the sync file ``IMGSYNC_CONFIG`` names included.
+
+        What a worker runs with. The CLI reads the variables alone and loads the sync
+        file only in the commands that use it (a broken file must not stop ``status``).
+        """
+        return cls.from_variables(environ, home).with_config_file(environ)
+
+    @classmethod
+    def from_variables(
+        cls, environ: Mapping[str, str] | None = None, home: Path | None = None
+    ) -> Settings:
+        """The environment variables alone; blank variables count as unset."""
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         for name, field_name in ENV_VARS.items():
@@ -206,12 +177,15 @@ class Settings(BaseModel):
                 values[field_name] = split_list(raw) if field_name in _LIST_FIELDS else raw
         if "authfile" not in values:
             values["authfile"] = default_authfile(home or Path.home())
-        settings = cls.build(values)
-        if settings.config_file is None:
-            return settings
+        return cls.build(values)
+
+    def with_config_file(self, environ: Mapping[str, str] | None = None) -> Settings:
+        """With the sync file ``config_file`` names laid over; unchanged when none is named."""
+        if self.config_file is None:
+            return self
         from imgsync.config.syncload import load_sync_file
 
-        return settings.with_sync_file(load_sync_file(settings.config_file), env)
+        return self.with_sync_file(load_sync_file(self.config_file), environ)
 
     def with_sync_file(
         self, sync_file: SyncFile, environ: Mapping[str, str] | None = None

@@ -1,28 +1,33 @@
 """The ``imgsync`` command: thin click commands over the library.
 
-Each command parses its options, lays them over the settings read from the
-environment, calls one library function, prints, and exits with the documented
-code: 0 all good, 1 some mapping failed, 2 bad input or configuration (nothing
-ran), 130 interrupted. Celery is imported only by the commands that need it.
+Each command turns its parameters into one typed options object (or a few plain
+values), lays them over the settings read from the environment, calls one library
+function, prints, and exits with an :class:`ExitCode`. Settings are read when a
+command runs (``--help`` reads nothing), and the sync file only by the commands
+that use it. Celery is imported only by the commands that need it.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
+from click.core import ParameterSource
 
 from imgsync import __version__
-from imgsync.config.settings import Settings
 from imgsync.errors import ImgsyncError, InputError
-from imgsync.producer.logs import setup_logging
-from imgsync.producer.plan_output import NO_RUN_OPTIONS, plan_json, plan_lines
+from imgsync.producer.exit_codes import ExitCode
+from imgsync.producer.options import PlanOptions, SyncOptions
 
-EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+if TYPE_CHECKING:
+    from imgsync.config.settings import Settings
+
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 
 class ImgsyncGroup(click.Group):
@@ -32,37 +37,85 @@ class ImgsyncGroup(click.Group):
         try:
             return super().invoke(ctx)
         except InputError as exc:
-            _die(str(exc), EXIT_INPUT)
+            _die(str(exc), ExitCode.INPUT)
         except ImgsyncError as exc:
-            _die(str(exc), EXIT_FAILED)
+            _die(str(exc), ExitCode.FAILED)
 
 
-def _die(message: str, code: int) -> NoReturn:
+def _die(message: str, code: ExitCode) -> NoReturn:
     click.echo(f"imgsync: error: {message}", err=True)
     sys.exit(code)
 
 
+def env_option(*decls: str, envvar: str, **attrs: Any) -> Decorator:
+    """An option whose environment variable ``--help`` shows (``[env var: …]``).
+
+    Click checks the variable's value against the option's type, so a bad one is
+    refused naming the variable; :func:`typed_on_command_line` then leaves it to
+    the settings, which read every variable below the sync file.
+    """
+    return click.option(*decls, envvar=envvar, show_envvar=True, **attrs)
+
+
+def typed_on_command_line(params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters the user typed; one taken from the environment counts as not given.
+
+    Settings already hold the environment's value, under the sync file's; passed on
+    as an option it would wrongly beat the file.
+    """
+    ctx = click.get_current_context()
+    return {
+        name: value
+        for name, value in params.items()
+        if ctx.get_parameter_source(name) is not ParameterSource.ENVIRONMENT
+    }
+
+
+def pass_settings(command: Callable[..., None]) -> Callable[..., None]:
+    """Hands the command the environment's settings (no sync file), read when it runs."""
+
+    @functools.wraps(command)
+    def with_settings(*args: Any, **kwargs: Any) -> None:
+        command(_env_settings(click.get_current_context().obj), *args, **kwargs)
+
+    return with_settings
+
+
+def _env_settings(verbosity: int) -> Settings:
+    from imgsync.config.settings import Settings  # pydantic: not for --help
+    from imgsync.producer.logs import setup_logging
+
+    settings = Settings.from_variables()
+    setup_logging(verbosity, settings)
+    return settings
+
+
 def mapping_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """The options every command that reads mappings shares."""
-    decorators = [
+    """The options every command that reads mappings shares (the fields of PlanOptions)."""
+    decorators: list[Decorator] = [
         click.argument("arguments", nargs=-1, metavar="[MAPPINGS]..."),
         click.option("--mappings", "-m", help="Mappings text, e.g. 'nginx=myrepo/nginx'."),
         click.option("--file", "-f", "file", help="Read mappings from a file ('-' = stdin)."),
-        click.option(
+        env_option(
             "--dest-prefix",
-            help="Default destination for bare sources, e.g. registry.example.com/mirror "
-            "[env IMGSYNC_DEST_PREFIX].",
+            envvar="IMGSYNC_DEST_PREFIX",
+            help="Default destination for bare sources, e.g. registry.example.com/mirror.",
         ),
-        click.option(
+        env_option(
             "--config",
+            envvar="IMGSYNC_CONFIG",
             type=click.Path(dir_okay=False, path_type=Path),
             help="Sync file (YAML): tag selection, platforms, several destinations, "
-            "per-registry settings [env IMGSYNC_CONFIG].",
+            "per-registry settings.",
         ),
     ]
     for decorator in reversed(decorators):
         func = decorator(func)
     return func
+
+
+def broker_option(help_text: str = "Celery broker.") -> Decorator:
+    return env_option("--broker", "broker_url", envvar="IMGSYNC_BROKER_URL", help=help_text)
 
 
 @click.group(cls=ImgsyncGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -71,29 +124,19 @@ def mapping_options(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.pass_context
 def cli(ctx: click.Context, verbose: int) -> None:
     """Mirror container images between registries; skip what did not change."""
-    settings = Settings.from_env()
-    ctx.obj = settings
-    setup_logging(verbose, settings)
+    ctx.obj = verbose  # what pass_settings needs to set up logging
 
 
 @cli.command()
 @mapping_options
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as a JSON list.")
-@click.pass_obj
-def validate(
-    settings: Settings,
-    arguments: Sequence[str],
-    mappings: str | None,
-    file: str | None,
-    dest_prefix: str | None,
-    config: Path | None,
-    as_json: bool,
-) -> None:
+@pass_settings
+def validate(settings: Settings, /, as_json: bool, **params: Any) -> None:
     """Check mappings (or a sync file) and print the expanded plan; exit 2 if invalid."""
+    from imgsync.producer.plan_output import plan_json, plan_lines
     from imgsync.producer.sync_command import plan_for
 
-    options = {"arguments": arguments, "mappings": mappings, "file": file, "config": config}
-    _, plan = plan_for(settings, {**options, **NO_RUN_OPTIONS, "dest_prefix": dest_prefix})
+    _, plan = plan_for(settings, PlanOptions(**typed_on_command_line(params)))
     if as_json:
         click.echo(json.dumps(plan_json(plan), indent=2))
     else:
@@ -103,17 +146,18 @@ def validate(
 
 @cli.command()
 @mapping_options
-@click.option(
+@env_option(
     "--concurrency",
     "-c",
+    envvar="IMGSYNC_CONCURRENCY",
     type=click.IntRange(1, 256),
-    help="Copies at once (default 8) [env IMGSYNC_CONCURRENCY].",
+    help="Copies at once (default 8).",
 )
-@click.option(
+@env_option(
     "--check-concurrency",
+    envvar="IMGSYNC_CHECK_CONCURRENCY",
     type=click.IntRange(1, 512),
-    help="Mappings checked at once, source and destination together (default 32) "
-    "[env IMGSYNC_CHECK_CONCURRENCY].",
+    help="Mappings checked at once, source and destination together (default 32).",
 )
 @click.option("--dry-run", is_flag=True, help="Check digests, copy nothing.")
 @click.option(
@@ -127,45 +171,48 @@ def validate(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write a Markdown summary table here (also appended to $GITHUB_STEP_SUMMARY).",
 )
-@click.option(
+@env_option(
     "--insecure-registry",
+    "insecure_registries",
+    envvar="IMGSYNC_INSECURE_REGISTRIES",
     multiple=True,
     metavar="HOST:PORT",
-    help="Plain-http registry (repeatable) [env IMGSYNC_INSECURE_REGISTRIES].",
+    help="Plain-http registry (repeatable; the variable takes a comma list).",
 )
-@click.option(
+@env_option(
     "--authfile",
+    envvar="REGISTRY_AUTH_FILE",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Auth file in docker's config.json format [env REGISTRY_AUTH_FILE].",
+    help="Auth file in docker's config.json format.",
 )
-@click.option(
+@env_option(
     "--notify",
+    "notify_urls",
+    envvar="IMGSYNC_NOTIFY",
     multiple=True,
     metavar="URL",
-    help="Apprise notification URL (repeatable) [env IMGSYNC_NOTIFY].",
+    help="Apprise notification URL (repeatable; the variable takes a comma list).",
 )
-@click.option(
+@env_option(
     "--notify-on",
+    envvar="IMGSYNC_NOTIFY_ON",
     type=click.Choice(["always", "change", "failure"]),
-    help="When to notify (default always) [env IMGSYNC_NOTIFY_ON].",
+    help="When to notify (default always).",
 )
-@click.option(
-    "--broker",
-    metavar="URL",
-    help="Celery broker: fan out to workers instead of running here [env IMGSYNC_BROKER_URL].",
-)
+@broker_option("Celery broker: fan out to workers instead of running here.")
 @click.option(
     "--with-signatures",
     is_flag=True,
     help="Also copy cosign signatures/attestations (sha256-<hex>.sig/.att/.sbom) and OCI "
     "referrers of each synced digest (sync file: signatures: true).",
 )
-@click.option(
+@env_option(
     "--rate-limit-min",
+    envvar="IMGSYNC_RATE_LIMIT_MIN",
     multiple=True,
     metavar="HOST=N",
     help="Start no copy from HOST once its pulls left fall below N; such mappings end "
-    "'deferred' (repeatable) [env IMGSYNC_RATE_LIMIT_MIN].",
+    "'deferred' (repeatable; the variable takes a comma list).",
 )
 @click.option(
     "--deferred-exit-code",
@@ -176,24 +223,25 @@ def validate(
 )
 @click.option("--no-wait", is_flag=True, help="With a broker: print the run id and exit.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output, only the summary.")
-@click.pass_obj
-def sync(settings: Settings, /, **options: Any) -> None:
+@pass_settings
+def sync(settings: Settings, /, **params: Any) -> None:
     """Sync images: embedded (in-process) by default, on Celery workers with a broker."""
     from imgsync.producer.sync_command import run_sync_command
 
-    sys.exit(run_sync_command(settings, options))
+    sys.exit(run_sync_command(settings, SyncOptions(**typed_on_command_line(params))))
 
 
 @cli.command()
 @click.argument("run_id")
 @click.option("--json", "as_json", is_flag=True, help="Print the report or progress as JSON.")
-@click.option("--broker", metavar="URL", help="Celery broker [env IMGSYNC_BROKER_URL].")
-@click.pass_obj
-def status(settings: Settings, run_id: str, as_json: bool, broker: str | None) -> None:
+@broker_option()
+@pass_settings
+def status(settings: Settings, run_id: str, as_json: bool, broker_url: str | None) -> None:
     """Show a distributed run's progress or final report."""
     from imgsync.producer.distributed import show_status
 
-    sys.exit(show_status(settings.merged(broker_url=broker), run_id, as_json=as_json))
+    given = typed_on_command_line({"broker_url": broker_url})
+    sys.exit(show_status(settings.merged(**given), run_id, as_json=as_json))
 
 
 @cli.command()
@@ -206,13 +254,14 @@ def status(settings: Settings, run_id: str, as_json: bool, broker: str | None) -
     help="How many of the most recent runs to list.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the runs as a JSON list.")
-@click.option("--broker", metavar="URL", help="Celery broker [env IMGSYNC_BROKER_URL].")
-@click.pass_obj
-def runs(settings: Settings, limit: int, as_json: bool, broker: str | None) -> None:
+@broker_option()
+@pass_settings
+def runs(settings: Settings, limit: int, as_json: bool, broker_url: str | None) -> None:
     """List recent distributed runs, newest first, with their summaries."""
     from imgsync.producer.history import show_runs
 
-    sys.exit(show_runs(settings.merged(broker_url=broker), limit=limit, as_json=as_json))
+    given = typed_on_command_line({"broker_url": broker_url})
+    sys.exit(show_runs(settings.merged(**given), limit=limit, as_json=as_json))
 
 
 @cli.command()
@@ -224,42 +273,40 @@ def runs(settings: Settings, limit: int, as_json: bool, broker: str | None) -> N
     show_default=True,
     help="Worker processes (each runs one copy at a time).",
 )
-@click.option("--queue", "-Q", help="Queue to consume (default imgsync) [env IMGSYNC_QUEUE].")
+@env_option("--queue", "-Q", envvar="IMGSYNC_QUEUE", help="Queue to consume (default imgsync).")
 @click.option("--loglevel", "-l", default="INFO", show_default=True, help="Celery log level.")
-@click.option("--hostname", "-n", help="Worker node name (default imgsync@%h).")
-@click.option("--broker", metavar="URL", help="Celery broker [env IMGSYNC_BROKER_URL].")
 @click.option(
-    "--metrics-port",
-    type=click.IntRange(1, 65535),
-    help="Serve Prometheus metrics on this port at /metrics [env IMGSYNC_METRICS_PORT].",
+    "--hostname",
+    "-n",
+    help="Worker node name (default imgsync-PID@%h: unique per worker process).",
 )
-@click.pass_obj
+@broker_option()
+@env_option(
+    "--metrics-port",
+    envvar="IMGSYNC_METRICS_PORT",
+    type=click.IntRange(1, 65535),
+    help="Serve Prometheus metrics on this port at /metrics.",
+)
+@pass_settings
 def worker(
-    settings: Settings,
-    concurrency: int,
-    queue: str | None,
-    loglevel: str,
-    hostname: str | None,
-    broker: str | None,
-    metrics_port: int | None,
+    settings: Settings, /, concurrency: int, loglevel: str, hostname: str | None, **params: Any
 ) -> None:
     """Start a Celery worker that syncs images (same as `celery -A imgsync.workers worker`)."""
+    from imgsync.producer.logs import mask_more
     from imgsync.workers.launch import start_worker
 
-    start_worker(
-        settings.merged(broker_url=broker, queue=queue, metrics_port=metrics_port),
-        concurrency=concurrency,
-        loglevel=loglevel,
-        hostname=hostname,
-    )
+    configured = settings.with_config_file().merged(**typed_on_command_line(params))
+    mask_more(configured)
+    start_worker(configured, concurrency=concurrency, loglevel=loglevel, hostname=hostname)
 
 
 @cli.command()
-@click.option(
+@env_option(
     "--config",
+    "config_file",
+    envvar="IMGSYNC_CONFIG",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Sync file whose 'schedules:' to run; workers must read it at the same path "
-    "[env IMGSYNC_CONFIG].",
+    help="Sync file whose 'schedules:' to run; workers must read it at the same path.",
 )
 @click.option("--loglevel", "-l", default="INFO", show_default=True, help="Celery log level.")
 @click.option(
@@ -267,23 +314,14 @@ def worker(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Where beat keeps its last-run times (default: the temp dir).",
 )
-@click.option("--broker", metavar="URL", help="Celery broker [env IMGSYNC_BROKER_URL].")
-@click.pass_obj
-def beat(
-    settings: Settings,
-    config: Path | None,
-    loglevel: str,
-    schedule_file: Path | None,
-    broker: str | None,
-) -> None:
+@broker_option()
+@pass_settings
+def beat(settings: Settings, /, loglevel: str, schedule_file: Path | None, **params: Any) -> None:
     """Start Celery beat: run the sync file's schedules; a run never overlaps its previous one."""
     from imgsync.workers.launch import start_beat
 
-    start_beat(
-        settings.merged(broker_url=broker, config_file=config),
-        loglevel=loglevel,
-        schedule_file=schedule_file,
-    )
+    configured = settings.merged(**typed_on_command_line(params))
+    start_beat(configured, loglevel=loglevel, schedule_file=schedule_file)
 
 
 def main() -> None:

@@ -11,7 +11,6 @@ import json
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
 
 import click
 import redis
@@ -24,10 +23,11 @@ from imgsync.core.plan import PruneTarget
 from imgsync.core.render import render_console
 from imgsync.core.result import RunReport, SyncResult
 from imgsync.errors import ConfigError, ImgsyncError
+from imgsync.producer.exit_codes import ExitCode
 from imgsync.producer.lost_watch import LostWatch
+from imgsync.producer.options import SyncOptions
 from imgsync.producer.progress import progress
 
-EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 POLL_S = 0.5
 #: How long the producer keeps trying when Redis cannot be reached.
 OUTAGE_LIMIT_S = 300.0
@@ -44,23 +44,23 @@ def open_store(settings: Settings) -> RunStore:
 def run_distributed_command(
     items: Sequence[SyncItem],
     settings: Settings,
-    options: Mapping[str, Any],
+    options: SyncOptions,
     prune: Sequence[PruneTarget] = (),
 ) -> int:
     """Enqueue the run; unless ``--no-wait``, follow it and finish like embedded mode."""
     from imgsync.producer.sync_command import finish
 
     store = open_store(settings)
-    plan = _enqueue(items, settings, store, dry_run=options["dry_run"], prune=prune)
-    click.echo(f"run id: {plan.run_id}", err=options["no_wait"] is False)
-    if options["no_wait"]:
-        return EXIT_OK
+    plan = _enqueue(items, settings, store, dry_run=options.dry_run, prune=prune)
+    click.echo(f"run id: {plan.run_id}", err=not options.no_wait)
+    if options.no_wait:
+        return ExitCode.OK
     try:
-        with progress(len(items), quiet=options["quiet"]) as sink:
+        with progress(len(items), quiet=options.quiet) as sink:
             report = wait_for_report(store, plan, on_result=sink, watch=lost_watch(settings, plan))
     except KeyboardInterrupt:
         click.echo(f"stopped waiting; the run goes on: imgsync status {plan.run_id}", err=True)
-        return EXIT_INTERRUPTED
+        return ExitCode.INTERRUPTED
     return finish(report, settings, options, interrupted=False)
 
 
@@ -72,11 +72,10 @@ def _enqueue(
     dry_run: bool,
     prune: Sequence[PruneTarget] = (),
 ) -> RunPlan:
-    from imgsync.workers import app
-    from imgsync.workers.app import configure
+    from imgsync.workers.app import process_app
     from imgsync.workers.canvas import build_items_plan
 
-    configure(app, settings)
+    process_app(settings)  # the current app, which the canvas sends through
     try:
         return build_items_plan(items, store, dry_run=dry_run, prune=prune)
     except (redis.ConnectionError, OSError) as exc:
@@ -133,10 +132,10 @@ def lost_watch(settings: Settings, plan: RunPlan) -> LostWatch | None:
     url = settings.broker_url.get_secret_value() if settings.broker_url else ""
     if not is_redis_url(url):
         return None
-    from imgsync.workers import app
+    from imgsync.workers.app import process_app
     from imgsync.workers.names import REPORT_LOST_RUN
 
-    broker = connect(url)
+    broker, app = connect(url), process_app()
     return LostWatch(
         plan,
         held=lambda: held_task_ids(broker, settings.queue),
@@ -181,13 +180,13 @@ def show_status(settings: Settings, run_id: str, *, as_json: bool) -> int:
     report = store.report(run_id)
     if report is not None:
         click.echo(json.dumps(report.to_dict(), indent=2) if as_json else render_console(report))
-        return EXIT_FAILED if report.failed else EXIT_OK
+        return ExitCode.FAILED if report.failed else ExitCode.OK
     plan = store.plan(run_id)
     if plan is None:
         click.echo(f"imgsync: error: unknown run {run_id} (or expired)", err=True)
-        return EXIT_INPUT
+        return ExitCode.INPUT
     _print_progress(plan, store.results(run_id), as_json)
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _print_progress(plan: RunPlan, done: Mapping[int, SyncResult], as_json: bool) -> None:

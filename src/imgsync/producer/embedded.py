@@ -59,8 +59,9 @@ class LimitedCopier:
 
 
 @dataclass(frozen=True, slots=True)
-class RunOutcome:
-    """Results in input order, and whether an interrupt cut the run short."""
+class ItemResults:
+    """What :func:`run_items` returns: results in input order, and whether an interrupt
+    cut the run short."""
 
     results: list[SyncResult]
     interrupted: bool
@@ -79,7 +80,7 @@ def run_items(
     max_retries: int = 0,
     estimator: PullEstimator | None = None,
     manifests: ManifestPool | None = None,
-) -> RunOutcome:
+) -> ItemResults:
     """Sync every item; an interrupt (Ctrl-C, SIGTERM) ends with a partial, honest outcome."""
     limited = LimitedCopier(copier, threading.Semaphore(concurrency))
     stop = threading.Event()
@@ -102,20 +103,21 @@ def run_items(
         stop=stop,
     )
     pool = ThreadPoolExecutor(max(check_concurrency, concurrency), thread_name_prefix="imgsync")
-    futures = [pool.submit(_notify, task, item, on_result) for item in items]
+    futures = [pool.submit(_run_and_pass_on, task, item, on_result) for item in items]
     try:
-        return RunOutcome([f.result() for f in futures], interrupted=False)
+        return ItemResults([f.result() for f in futures], interrupted=False)
     except KeyboardInterrupt:
         stop.set()
         pool.shutdown(wait=True, cancel_futures=True)
-        return RunOutcome(_partial(items, futures, worker), interrupted=True)
+        return ItemResults(_partial(items, futures, worker), interrupted=True)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _notify(
+def _run_and_pass_on(
     task: Callable[[SyncItem], SyncResult], item: SyncItem, on_result: ResultSink | None
 ) -> SyncResult:
+    """Sync one item and hand its result to ``on_result`` (the progress display) at once."""
     result = task(item)
     if on_result is not None:
         on_result(result)

@@ -15,8 +15,7 @@ import click
 from imgsync.adapters.runstore import RunStore
 from imgsync.config.settings import Settings
 from imgsync.core.result import summarize
-
-EXIT_OK = 0
+from imgsync.producer.exit_codes import ExitCode
 
 
 def run_summaries(store: RunStore, limit: int) -> list[dict[str, Any]]:
@@ -67,9 +66,9 @@ def show_runs(settings: Settings, *, limit: int, as_json: bool) -> int:
     runs = run_summaries(open_store(settings), limit)
     if as_json:
         click.echo(json.dumps(runs, indent=2))
-        return EXIT_OK
+        return ExitCode.OK
     if not runs:
         click.echo("no runs recorded (or all expired)", err=True)
     for run in runs:
         click.echo(run_line(run))
-    return EXIT_OK
+    return ExitCode.OK

@@ -6,19 +6,6 @@ from typing import Any
 
 from imgsync.core.plan import Plan
 
-#: The ``sync`` options that ``validate`` lacks, at their "not given" values.
-NO_RUN_OPTIONS: dict[str, Any] = {
-    "concurrency": None,
-    "check_concurrency": None,
-    "insecure_registry": (),
-    "authfile": None,
-    "notify": (),
-    "notify_on": None,
-    "broker": None,
-    "rate_limit_min": (),
-    "with_signatures": False,
-}
-
 
 def plan_lines(plan: Plan) -> list[str]:
     """``src -> dst`` per item (options in brackets), then ``prune repo (keeps N tags)``."""

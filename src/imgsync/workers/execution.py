@@ -54,7 +54,7 @@ def run_one(
         return with_attached(result, item, attached)
 
 
-def record(run_id: str, index: int, result: SyncResult) -> None:
+def store_final_result(run_id: str, index: int, result: SyncResult) -> None:
     """Store a mapping's final result for the run, then count it in the metrics.
 
     Only final results are counted (not attempts that are retried), so the

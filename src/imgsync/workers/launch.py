@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
 from imgsync.config.settings import Settings
 from imgsync.errors import ConfigError
+
+
+def default_node_name(pid: int | None = None) -> str:
+    """``imgsync-PID@%h``: unique among the workers running on one host.
+
+    Celery expands ``%h`` to the host name; a fixed ``imgsync@%h`` would make several
+    workers on a host share one name, which Celery warns about and remote control
+    (``celery inspect``, Flower) cannot tell apart. The pid also finds the process.
+    """
+    return f"imgsync-{os.getpid() if pid is None else pid}@%h"
 
 
 def worker_argv(
@@ -18,7 +29,7 @@ def worker_argv(
         f"--concurrency={concurrency}",
         f"--queues={settings.queue}",
         f"--loglevel={loglevel}",
-        f"--hostname={hostname or 'imgsync@%h'}",
+        f"--hostname={hostname or default_node_name()}",
         "--pool=prefork",
     ]
 
@@ -44,11 +55,9 @@ def start_worker(
 
 
 def _run(settings: Settings, argv: list[str]) -> None:
-    from imgsync.workers import app
-    from imgsync.workers.app import configure
+    from imgsync.workers.app import process_app
 
-    configure(app, settings)
-    app.worker_main(argv)
+    process_app(settings).worker_main(argv)
 
 
 def start_beat(settings: Settings, *, loglevel: str, schedule_file: Path | None) -> None:
@@ -62,14 +71,13 @@ def start_beat(settings: Settings, *, loglevel: str, schedule_file: Path | None)
     if settings.config_file is None:
         raise ConfigError("beat needs a sync file with 'schedules:' (--config or IMGSYNC_CONFIG)")
     from imgsync.config.syncload import load_sync_file
-    from imgsync.workers import app
-    from imgsync.workers.app import configure
+    from imgsync.workers.app import process_app
     from imgsync.workers.schedules import beat_schedule
 
     sync_file = load_sync_file(settings.config_file)
     if not sync_file.spec.schedules:
         raise ConfigError(f"{settings.config_file}: no 'schedules:' to run")
-    configure(app, settings)
+    app = process_app(settings)
     app.conf.beat_schedule = beat_schedule(
         sync_file.spec.schedules, settings.config_file, settings.queue
     )

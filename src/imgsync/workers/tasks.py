@@ -22,9 +22,9 @@ from imgsync.workers.execution import (
     busy_result,
     finish_run,
     lock_wait_exhausted,
-    record,
     run_one,
     salvage_run,
+    store_final_result,
 )
 from imgsync.workers.metrics import record_lock_wait, record_retry
 from imgsync.workers.names import (
@@ -72,7 +72,7 @@ def sync_image(
         kwargs["failures"] = failures + 1
         record_retry()
         raise self.retry(kwargs=kwargs, countdown=TASK_BACKOFF.delay(failures))
-    record(run_id, index, result)
+    store_final_result(run_id, index, result)
     return result.to_dict()
 
 
