@@ -18,6 +18,7 @@ query.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,36 @@ SPELLINGS = pytest.mark.parametrize("spelling", [str.upper, str.lower], ids=["up
 def proxy() -> Iterator[ForwardProxy]:
     with ForwardProxy(local_names=(SOURCE, DESTINATION)) as started:
         yield started
+
+
+@dataclass
+class Seeded:
+    """A test's proxy, a registry holding ``repo:1.0`` (``digest``), and this process's env."""
+
+    proxy: ForwardProxy
+    registry: Registry
+    repo: str
+    digest: str
+    monkeypatch: pytest.MonkeyPatch
+
+    def use_proxy(self, no_proxy: str = "", spelling: Callable[[str], str] = str.upper) -> None:
+        use_proxy(self.monkeypatch, self.proxy.url, no_proxy, spelling)
+
+    def log(self) -> list[Passed]:
+        return self.proxy.log()
+
+
+@pytest.fixture
+def seeded(
+    proxy: ForwardProxy, seed_image: SeedImage, unique_repo: str, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[Registry], Seeded]:
+    """Factory: seed ``unique_repo:1.0`` into a registry *before* the proxy is in the env."""
+
+    def _seed(registry: Registry) -> Seeded:
+        digest = seed_image(registry, unique_repo, "1.0")
+        return Seeded(proxy, registry, unique_repo, digest, monkeypatch)
+
+    return _seed
 
 
 def proxy_variables(url: str, no_proxy: str, spelling: Callable[[str], str]) -> dict[str, str]:
@@ -78,6 +109,29 @@ def calls(log: list[Passed], agent: str, method: str, target: str, path: str) ->
     ]
 
 
+def read_digest(host: str, name: str, credential: Credential | None = None) -> str | None:
+    """imgsync's digest read of ``host/name`` (a plain-http registry), no retries."""
+    client = RegistryClient(host, credential=credential, insecure=True, retries=0)
+    try:
+        return client.head_digest(parse_reference(f"{host}/{name}"))
+    finally:
+        client.close()
+
+
+def copy_between_names(registry: Registry, repo: str) -> tuple[str, str, str | None]:
+    """skopeo copies ``repo`` from ``registry`` to itself, addressed as SOURCE and DESTINATION.
+
+    Returns both ``host:port`` names and the digest written.
+    """
+    source, destination = f"{SOURCE}:{registry.port}", f"{DESTINATION}:{registry.port}"
+    copier = SkopeoCopier(CredentialStore(), insecure=(source, destination), retry_times=0)
+    written = copier.copy(
+        parse_reference(f"{source}/{repo}:1.0"),
+        parse_reference(f"{destination}/mirror/{repo}:1.0"),
+    )
+    return source, destination, written
+
+
 def token_host(registry: Registry) -> str:
     """``127.0.0.1:PORT`` of the token service the registry's Bearer challenge names."""
     assert registry.token_server is not None
@@ -101,23 +155,21 @@ def proxied_env(tmp_path: Path, proxy: ForwardProxy, hosts: dict[str, Registry])
 
 def test_a_sync_sends_registry_calls_token_fetches_and_the_copy_through_the_proxy(
     tmp_path: Path,
-    proxy: ForwardProxy,
+    seeded: Callable[[Registry], Seeded],
     token_registry: Registry,
     basic_registry: Registry,
-    seed_image: SeedImage,
-    unique_repo: str,
 ) -> None:
-    digest = seed_image(token_registry, unique_repo, "1.0")
+    run = seeded(token_registry)
     source, destination = f"{SOURCE}:{token_registry.port}", f"{DESTINATION}:{basic_registry.port}"
-    env = proxied_env(tmp_path, proxy, {source: token_registry, destination: basic_registry})
-    mapping = f"{source}/{unique_repo}:1.0={destination}/mirror/{unique_repo}"
+    env = proxied_env(tmp_path, run.proxy, {source: token_registry, destination: basic_registry})
+    mapping = f"{source}/{run.repo}:1.0={destination}/mirror/{run.repo}"
 
     ran = run_imgsync(["sync", mapping], env, report=tmp_path / "report.json")
 
     assert ran.returncode == 0, ran.output
-    assert ran.result_for(unique_repo)["status"] == "synced"
-    assert head_digest(basic_registry, f"mirror/{unique_repo}", "1.0") == digest
-    log = proxy.log()
+    assert ran.result_for(run.repo)["status"] == "synced"
+    assert head_digest(basic_registry, f"mirror/{run.repo}", "1.0") == run.digest
+    log = run.log()
     assert calls(log, "imgsync/", "HEAD", source, "/manifests/")
     assert calls(log, "imgsync/", "HEAD", destination, "/manifests/")
     assert calls(log, "imgsync/", "GET", token_host(token_registry), "/token")
@@ -130,26 +182,16 @@ def test_a_sync_sends_registry_calls_token_fetches_and_the_copy_through_the_prox
 
 @SPELLINGS
 def test_digest_reads_and_token_fetches_use_the_proxy_in_either_spelling(
-    spelling: Callable[[str], str],
-    proxy: ForwardProxy,
-    token_registry: Registry,
-    seed_image: SeedImage,
-    unique_repo: str,
-    monkeypatch: pytest.MonkeyPatch,
+    spelling: Callable[[str], str], seeded: Callable[[Registry], Seeded], token_registry: Registry
 ) -> None:
-    digest = seed_image(token_registry, unique_repo, "1.0")
-    use_proxy(monkeypatch, proxy.url, spelling=spelling)
+    run = seeded(token_registry)
+    run.use_proxy(spelling=spelling)
     source = f"{SOURCE}:{token_registry.port}"
     credential = Credential(*token_registry.credentials or ("", ""))
-    client = RegistryClient(source, credential=credential, insecure=True, retries=0)
-    try:
-        found = client.head_digest(parse_reference(f"{source}/{unique_repo}:1.0"))
-    finally:
-        client.close()
 
-    assert found == digest
-    assert calls(proxy.log(), "imgsync/", "HEAD", source, "/manifests/")
-    assert calls(proxy.log(), "imgsync/", "GET", token_host(token_registry), "/token")
+    assert read_digest(source, f"{run.repo}:1.0", credential) == run.digest
+    assert calls(run.log(), "imgsync/", "HEAD", source, "/manifests/")
+    assert calls(run.log(), "imgsync/", "GET", token_host(token_registry), "/token")
 
 
 @pytest.mark.parametrize(
@@ -162,25 +204,14 @@ def test_digest_reads_and_token_fetches_use_the_proxy_in_either_spelling(
     ],
 )
 def test_no_proxy_decides_whether_a_registry_is_asked_directly(
-    no_proxy: str,
-    proxied: bool,
-    proxy: ForwardProxy,
-    anon_registry: Registry,
-    seed_image: SeedImage,
-    unique_repo: str,
-    monkeypatch: pytest.MonkeyPatch,
+    no_proxy: str, proxied: bool, seeded: Callable[[Registry], Seeded], anon_registry: Registry
 ) -> None:
-    digest = seed_image(anon_registry, unique_repo, "1.0")
-    use_proxy(monkeypatch, proxy.url, no_proxy)
-    client = RegistryClient(anon_registry.host, insecure=True, retries=0)
-    try:
-        found = client.head_digest(parse_reference(f"{anon_registry.host}/{unique_repo}:1.0"))
-    finally:
-        client.close()
+    run = seeded(anon_registry)
+    run.use_proxy(no_proxy)
 
-    assert found == digest
-    through = calls(proxy.log(), "imgsync/", "HEAD", anon_registry.host, "/manifests/")
-    assert bool(through) is proxied, proxy.log()
+    assert read_digest(anon_registry.host, f"{run.repo}:1.0") == run.digest
+    through = calls(run.log(), "imgsync/", "HEAD", anon_registry.host, "/manifests/")
+    assert bool(through) is proxied, run.log()
 
 
 def test_a_host_in_no_proxy_is_not_sent_to_the_proxy_even_when_only_the_proxy_knows_it(
@@ -188,13 +219,9 @@ def test_a_host_in_no_proxy_is_not_sent_to_the_proxy_even_when_only_the_proxy_kn
 ) -> None:
     use_proxy(monkeypatch, proxy.url, no_proxy=SOURCE)
     source = f"{SOURCE}:{anon_registry.port}"
-    client = RegistryClient(source, insecure=True, retries=0)
-    try:
-        # urllib3 refuses the over-long label with LocationParseError (a ValueError)
-        with pytest.raises((ImgsyncError, ValueError)):
-            client.head_digest(parse_reference(f"{source}/any/repo:1.0"))
-    finally:
-        client.close()
+    # urllib3 refuses the over-long label with LocationParseError (a ValueError)
+    with pytest.raises((ImgsyncError, ValueError)):
+        read_digest(source, "any/repo:1.0")
 
     assert proxy.to(source) == []
 
@@ -204,47 +231,28 @@ def test_a_host_in_no_proxy_is_not_sent_to_the_proxy_even_when_only_the_proxy_kn
 
 @SPELLINGS
 def test_skopeo_gets_the_proxy_variables_and_copies_through_the_proxy(
-    spelling: Callable[[str], str],
-    proxy: ForwardProxy,
-    anon_registry: Registry,
-    seed_image: SeedImage,
-    unique_repo: str,
-    monkeypatch: pytest.MonkeyPatch,
+    spelling: Callable[[str], str], seeded: Callable[[Registry], Seeded], anon_registry: Registry
 ) -> None:
-    digest = seed_image(anon_registry, unique_repo, "1.0")
-    use_proxy(monkeypatch, proxy.url, spelling=spelling)
-    source, destination = f"{SOURCE}:{anon_registry.port}", f"{DESTINATION}:{anon_registry.port}"
-    copier = SkopeoCopier(CredentialStore(), insecure=(source, destination), retry_times=0)
+    run = seeded(anon_registry)
+    run.use_proxy(spelling=spelling)
 
-    written = copier.copy(
-        parse_reference(f"{source}/{unique_repo}:1.0"),
-        parse_reference(f"{destination}/mirror/{unique_repo}:1.0"),
-    )
+    source, destination, written = copy_between_names(anon_registry, run.repo)
 
-    assert written == digest
-    assert calls(proxy.log(), "skopeo/", "GET", source, "/manifests/")
-    assert calls(proxy.log(), "skopeo/", "PUT", destination, "/manifests/")
+    assert written == run.digest
+    assert calls(run.log(), "skopeo/", "GET", source, "/manifests/")
+    assert calls(run.log(), "skopeo/", "PUT", destination, "/manifests/")
 
 
 @SPELLINGS
 def test_skopeo_goes_around_the_proxy_for_a_host_in_no_proxy(
-    spelling: Callable[[str], str],
-    proxy: ForwardProxy,
-    anon_registry: Registry,
-    seed_image: SeedImage,
-    unique_repo: str,
-    monkeypatch: pytest.MonkeyPatch,
+    spelling: Callable[[str], str], seeded: Callable[[Registry], Seeded], anon_registry: Registry
 ) -> None:
-    seed_image(anon_registry, unique_repo, "1.0")
-    use_proxy(monkeypatch, proxy.url, no_proxy=DESTINATION, spelling=spelling)
-    source, destination = f"{SOURCE}:{anon_registry.port}", f"{DESTINATION}:{anon_registry.port}"
-    copier = SkopeoCopier(CredentialStore(), insecure=(source, destination), retry_times=0)
+    run = seeded(anon_registry)
+    run.use_proxy(no_proxy=DESTINATION, spelling=spelling)
 
     with pytest.raises(CopyError, match="no such host"):
-        copier.copy(
-            parse_reference(f"{source}/{unique_repo}:1.0"),
-            parse_reference(f"{destination}/mirror/{unique_repo}:1.0"),
-        )
+        copy_between_names(anon_registry, run.repo)
 
-    assert calls(proxy.log(), "skopeo/", "GET", source, "/manifests/")
-    assert proxy.to(destination) == []
+    port = anon_registry.port
+    assert calls(run.log(), "skopeo/", "GET", f"{SOURCE}:{port}", "/manifests/")
+    assert run.proxy.to(f"{DESTINATION}:{port}") == []
