@@ -95,7 +95,7 @@ VARIABLES: tuple[Variable, ...] = (
         "IMGSYNC_TASK_SOFT_TIME_LIMIT",
         "task_soft_time_limit",
         "per-task soft limit, seconds; must be below the hard one (exit 2 otherwise)",
-        "hard − 60 (at most a tenth less)",
+        "hard − min(60, hard ÷ 10)",
     ),
     Variable(
         "IMGSYNC_TASK_TIME_LIMIT",
