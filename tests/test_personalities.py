@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import subprocess
 import time
@@ -12,11 +13,13 @@ import pytest
 import requests
 
 from tests.rig.oci import OCI_INDEX, OCI_MANIFEST, seed
+from tests.rig.personalities.behaviours import ACCEPT_MISSES, accept_must_cover, no_referrers_api
 from tests.rig.personalities.cdn import CDN_HOSTNAME
 from tests.rig.personalities.dockerhub import DockerHub
 from tests.rig.personalities.ecr import Ecr
 from tests.rig.personalities.fixtures import PersonalityFactory, personality_fixture  # noqa: F401
-from tests.rig.personalities.proxy import Personality
+from tests.rig.personalities.proxy import Exchange, Personality
+from tests.rig.personalities.wire import Headers, Request, Response
 from tests.rig.proc import require_binary
 from tests.rig.registry import Registry
 
@@ -418,3 +421,37 @@ def test_gitlab_has_no_referrers_api_and_resolves_a_digest_tag_to_the_image_itse
     assert resolved.status_code == 200 and resolved.headers["Docker-Content-Digest"] == digest
     plain = personality("azure")  # any personality without the rule: the tag does not exist
     assert call(plain, "HEAD", f"/v2/{INDEX_REPO}/manifests/{tag}").status_code == 404
+
+
+# ------------------------------------------------------------- rules the upstream duplicates
+# docker-registry 2.8 answers these two cases with 404 itself, so the end-to-end tests
+# above pass without the rules; these call the rules directly so they stay guarded.
+
+
+def _exchange(method: str, target: str, accept: str = "") -> Exchange:
+    headers = Headers([("Accept", accept)] if accept else [])
+    return Exchange(Personality.__new__(Personality), Request(method, target, headers))
+
+
+@pytest.mark.parametrize("media_type", sorted(ACCEPT_MISSES))
+def test_accept_rule_refuses_a_manifest_type_the_accept_list_lacks_whatever_the_upstream_did(
+    media_type: str,
+) -> None:
+    rule = accept_must_cover()
+    served = Response.of(200, {"Content-Type": media_type}, b"{}")
+    refused = rule.on_response(_exchange("GET", "/v2/a/b/manifests/v1", DOCKER_MANIFEST), served)  # type: ignore[misc]
+    assert (refused.status, json.loads(refused.body)["errors"][0]["message"]) == (
+        404,
+        ACCEPT_MISSES[media_type],
+    )
+    kept = rule.on_response(_exchange("GET", "/v2/a/b/manifests/v1", f"{media_type}, */*"), served)  # type: ignore[misc]
+    assert kept.status == 200
+
+
+def test_no_referrers_rule_answers_404_without_asking_the_upstream() -> None:
+    rule = no_referrers_api()
+    exchange = _exchange("GET", f"/v2/a/b/referrers/sha256:{'1' * 64}")
+    assert rule.applies(exchange.request) and not rule.applies(
+        _exchange("GET", "/v2/a/b/tags/list").request
+    )
+    assert rule.on_request(exchange).status == 404  # type: ignore[misc,union-attr]
