@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from urllib.parse import quote, quote_plus, urlsplit
+from urllib.parse import quote, quote_plus, unquote, urlsplit
 
 MASK = "***"
 
@@ -18,19 +18,44 @@ _HOSTNAME = re.compile(r"^(localhost|[\w-]+(\.[\w-]+)+)$")
 
 
 def redact(text: str, secrets: Iterable[str | None]) -> str:
-    """Replace every occurrence of each secret, also URL-encoded, with ``***``.
+    """Replace every occurrence of each secret, also URL-encoded, with ``***``."""
+    return mask_forms(text, secret_forms(secrets))
 
-    Longer forms go first so that one secret containing another is masked whole.
+
+def secret_forms(secrets: Iterable[str | None]) -> tuple[str, ...]:
+    """Every form of every secret, longest first, so one containing another is masked whole.
+
+    Worth computing once for text masked over and over (each log record).
     """
     forms = {form for secret in secrets if secret for form in _encodings(secret)}
-    for form in sorted(forms, key=len, reverse=True):
+    return tuple(sorted(forms, key=len, reverse=True))
+
+
+def mask_forms(text: str, forms: Iterable[str]) -> str:
+    """``text`` with each of ``forms`` (from :func:`secret_forms`) replaced by ``***``."""
+    for form in forms:
         text = text.replace(form, MASK)
     return text
 
 
 def _encodings(secret: str) -> set[str]:
-    """The ways a secret shows up in URLs and exception texts."""
-    return {secret, quote(secret, safe=""), quote_plus(secret)}
+    """The ways a secret shows up in URLs and exception texts.
+
+    A URL secret (a broker URL, an Apprise URL) brings its password too: a library
+    may quote the password alone, as it was written or decoded.
+    """
+    found = {secret, quote(secret, safe=""), quote_plus(secret)}
+    password = _url_password(secret)
+    return found | {password, unquote(password)} if password else found
+
+
+def _url_password(text: str) -> str:
+    if "://" not in text:
+        return ""
+    try:
+        return urlsplit(text).password or ""
+    except ValueError:
+        return ""
 
 
 def redact_url(url: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from imgsync.adapters.credentials import Credential, CredentialStore, read_authfile
+from imgsync.adapters.log_redaction import KNOWN_SECRETS
 from imgsync.adapters.notify import Notifier, build_notifiers
 from imgsync.adapters.quota_board import MemoryQuotaBoard, QuotaBoard
 from imgsync.adapters.registry_api import ManifestPool
@@ -85,6 +86,7 @@ def build_services(settings: Settings, board: QuotaBoard | None = None) -> Servi
     mode), Redis for Celery workers.
     """
     credentials = load_credentials(settings)
+    KNOWN_SECRETS.add(credentials.secrets())  # auth-file passwords: masked in logs too
     shared: QuotaBoard = board if board is not None else MemoryQuotaBoard()
     registry = ManifestPool(
         credentials,
