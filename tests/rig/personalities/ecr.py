@@ -8,7 +8,8 @@
 - The password is valid for 12 hours (aws/containers-roadmap#1447, #936), then ECR
   answers 403 ``DENIED`` "Your authorization token has expired. Reauthenticate and try
   again." (gitpod-io/gitpod#1900, bazel-contrib/rules_img#715). Here
-  :meth:`Ecr.login_password` issues passwords with a test-sized ``ttl``.
+  :meth:`Ecr.login_password` issues passwords with a test-sized ``ttl``. A password ECR
+  never issued answers 401 with the challenge here (*not confirmed*).
 - No ``Docker-Content-Digest`` on manifest GETs (aws/containers-roadmap#1931,
   distribution/distribution#3792, google/containerregistry#10); HEAD keeps it
   (ChangemakerStudios/Docker.Registry.DotNet#34: "HEAD request … did return the
