@@ -8,7 +8,7 @@ way in then sees the answer in its ``on_response``, innermost first. What is not
 answered is forwarded to the real docker-registry behind the personality, without
 the client's ``Authorization`` (the upstream is anonymous; the personality *is* the
 auth layer) and with the client's ``Host``, so upload ``Location`` URLs point back at
-the personality. :class:`Stats` records every exchange and token request for tests.
+the personality. :class:`~.stats.Stats` records every exchange and token request for tests.
 """
 
 from __future__ import annotations
@@ -16,10 +16,9 @@ from __future__ import annotations
 import asyncio
 import http.client
 import re
-import threading
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -28,7 +27,8 @@ from ..oci import OCI_INDEX, OCI_MANIFEST, seed
 from ..ports import HOST
 from ..registry import Registry
 from ..token_server import AuthError, parse_basic
-from .tokens import TokenCall, TokenStore
+from .stats import Seen, Stats
+from .tokens import TokenStore
 from .wire import Headers, Request, Response, read_request, write_response
 
 RequestHook = Callable[["Exchange"], Response | None]
@@ -68,63 +68,6 @@ class Exchange:
 
     def __post_init__(self) -> None:
         self.forward_target = self.forward_target or self.request.target
-
-
-@dataclass(frozen=True)
-class Seen:
-    """One exchange as the client saw it (``authorization``: the scheme it sent, or "")."""
-
-    method: str
-    target: str
-    name: str | None
-    kind: str
-    ref: str
-    status: int
-    account: str | None
-    authorization: str
-
-
-@dataclass
-class Stats:
-    """What a personality served, for assertions; thread-safe."""
-
-    seen: list[Seen] = field(default_factory=list)
-    token_calls: list[TokenCall] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def record(self, entry: Seen | TokenCall) -> None:
-        with self.lock:
-            (self.seen if isinstance(entry, Seen) else self.token_calls).append(entry)  # type: ignore[arg-type]
-
-    def requests(self, since: int = 0) -> list[Seen]:
-        with self.lock:
-            return list(self.seen[since:])
-
-    def tokens(self, since: int = 0) -> list[TokenCall]:
-        with self.lock:
-            return list(self.token_calls[since:])
-
-    def mark(self) -> int:
-        with self.lock:
-            return len(self.seen)
-
-    def count(
-        self,
-        method: str,
-        kind: str = "manifests",
-        name: str | None = None,
-        status: int | None = None,
-        since: int = 0,
-    ) -> int:
-        """Requests by method and resource kind, optionally one repository and status."""
-        return sum(
-            1
-            for s in self.requests(since)
-            if s.method == method.upper()
-            and s.kind == kind
-            and (name is None or s.name == name)
-            and (status is None or s.status == status)
-        )
 
 
 class Personality(LoopServer):
