@@ -134,7 +134,7 @@ def _steps(item: SyncItem, registry: DigestReader, copier: _Copying, dry_run: bo
     source_digest, destination_digest = _digests(item, registry)
     if destination_digest == source_digest:
         return _Outcome(Status.SKIPPED, source_digest, destination_digest)
-    pinned = replace(item.source, tag=None, digest=source_digest)
+    pinned = item.source.with_digest(source_digest)
     pulls = copier.pulls(pinned)
     if dry_run:
         return _Outcome(Status.WOULD_SYNC, source_digest, destination_digest, pulls=pulls)

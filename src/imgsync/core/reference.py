@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+
+from imgsync.core.refgrammar import (
+    GrammarViolation,
+    check_digest,
+    check_host,
+    check_path,
+    check_tag,
+)
+from imgsync.errors import InvalidReference
 
 DOCKER_HUB = "docker.io"
 
@@ -11,8 +20,10 @@ DOCKER_HUB = "docker.io"
 class ImageReference:
     """A fully qualified image reference: ``registry/repository[:tag][@digest]``.
 
-    ``registry`` is normalised (``docker.io`` for Docker Hub, host[:port] otherwise),
-    ``repository`` carries ``library/`` for official Docker Hub images.
+    ``registry`` is the host as written (``docker.io`` for Docker Hub), ``repository``
+    carries ``library/`` for official Docker Hub images once parsed. Every field is
+    checked against the grammar when the object is built, ``dataclasses.replace``
+    included, so a reference that exists is one skopeo and a registry accept.
     """
 
     registry: str
@@ -20,13 +31,14 @@ class ImageReference:
     tag: str | None = None
     digest: str | None = None
 
+    def __post_init__(self) -> None:
+        try:
+            _check_fields(self.registry, self.repository, self.tag, self.digest)
+        except GrammarViolation as exc:
+            raise InvalidReference(_unchecked_text(self), str(exc)) from None
+
     def __str__(self) -> str:
-        text = self.name
-        if self.tag is not None:
-            text += f":{self.tag}"
-        if self.digest is not None:
-            text += f"@{self.digest}"
-        return text
+        return _unchecked_text(self)
 
     @property
     def name(self) -> str:
@@ -40,7 +52,11 @@ class ImageReference:
 
     def with_tag(self, tag: str) -> ImageReference:
         """The same repository at another tag (and no digest)."""
-        return replace(self, tag=tag, digest=None)
+        return ImageReference(self.registry, self.repository, tag, None)
+
+    def with_digest(self, digest: str) -> ImageReference:
+        """The same repository pinned by ``digest`` (and no tag): what a copy by digest names."""
+        return ImageReference(self.registry, self.repository, None, digest)
 
     @property
     def short_path(self) -> str:
@@ -48,3 +64,22 @@ class ImageReference:
         if self.registry == DOCKER_HUB and self.repository.startswith("library/"):
             return self.repository.removeprefix("library/")
         return self.repository
+
+
+def _check_fields(registry: str, repository: str, tag: str | None, digest: str | None) -> None:
+    check_host(registry)
+    check_path(repository)
+    if tag is not None:
+        check_tag(tag)
+    if digest is not None:
+        check_digest(digest)
+
+
+def _unchecked_text(ref: ImageReference) -> str:
+    """The written form, also for the error about a reference that failed its checks."""
+    text = f"{ref.registry}/{ref.repository}"
+    if ref.tag is not None:
+        text += f":{ref.tag}"
+    if ref.digest is not None:
+        text += f"@{ref.digest}"
+    return text

@@ -20,7 +20,6 @@ digest and platform list it was built from:
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Protocol, runtime_checkable
 
 from imgsync.core.item import SyncItem
@@ -69,7 +68,7 @@ def sync_subset(item: SyncItem, registry: object, copier: DigestCopier, dry_run:
 
 
 def _pinned(ref: ImageReference, digest: str) -> ImageReference:
-    return replace(ref, tag=None, digest=digest)
+    return ref.with_digest(digest)
 
 
 def _source_index(item: SyncItem, registry: ManifestStore, digest: str) -> Manifest:

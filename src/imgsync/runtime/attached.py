@@ -34,11 +34,11 @@ def fallback_tag(digest: str) -> str:
 
 
 def _tagged(ref: ImageReference, tag: str) -> ImageReference:
-    return replace(ref, tag=tag, digest=None)
+    return ref.with_tag(tag)
 
 
 def _pinned(ref: ImageReference, digest: str) -> ImageReference:
-    return replace(ref, tag=None, digest=digest)
+    return ref.with_digest(digest)
 
 
 @dataclass(frozen=True, slots=True)

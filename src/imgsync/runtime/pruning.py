@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 from typing import Protocol
 
 from imgsync.core.plan import PruneTarget
@@ -74,7 +73,7 @@ def _listed(registry: PruneRegistry, repository: ImageReference) -> list[str]:
 def _manifests(
     registry: PruneRegistry, repository: ImageReference, digests: Iterable[str]
 ) -> list[Manifest]:
-    found = (registry.get_manifest(replace(repository, tag=None, digest=d)) for d in digests)
+    found = (registry.get_manifest(repository.with_digest(d)) for d in digests)
     return [manifest for manifest in found if manifest is not None]
 
 
