@@ -21,7 +21,8 @@ class World:
     reported: list[list[int]] = field(default_factory=list)
 
     def watch(self) -> LostWatch:
-        plan = RunPlan("run", "2026-11-29T00:00:00+00:00", ({},) * 3, ("t0", "t1", "t2"), "body")
+        items = ({"source": "a:1", "destination": "m/a:1"},) * 3
+        plan = RunPlan("run", "2026-11-29T00:00:00+00:00", items, ("t0", "t1", "t2"), "body")
         return LostWatch(
             plan, lambda: set(self.held), self.reported.append, QUIET, lambda: self.now
         )

@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
+from imgsync.core.codec import decode
 from imgsync.core.mapping import SyncItem, parse_mappings, split_items
 from imgsync.core.reference import ImageReference
-from imgsync.errors import ConfigError, InputError, InvalidMapping, InvalidReference
+from imgsync.errors import ConfigError, DecodeError, InputError, InvalidMapping
 
 D = "sha256:" + "0123456789abcdef" * 4
 USER = {"dockerhub_user": "me"}
@@ -474,7 +475,7 @@ def test_sync_item_dict_round_trip() -> None:
     for item in items:
         data = item.to_dict()
         assert data == {"source": str(item.source), "destination": str(item.destination)}
-        assert SyncItem.from_dict(data) == item
+        assert decode(SyncItem, data) == item
 
 
 def test_sync_item_to_dict_shape() -> None:
@@ -498,11 +499,11 @@ def test_sync_item_to_dict_shape() -> None:
         pytest.param(
             {"source": "nginx", "destination": "r.io/n"}, "needs a tag", id="untagged-dest"
         ),
-        pytest.param({"source": "nginx"}, "destination must be a string", id="missing-dest"),
-        pytest.param({"destination": "r.io/n:1"}, "source must be a string", id="missing-source"),
+        pytest.param({"source": "nginx"}, "destination: missing", id="missing-dest"),
+        pytest.param({"destination": "r.io/n:1"}, "source: missing", id="missing-source"),
     ],
 )
-def test_sync_item_from_dict_rejects(data: dict[str, str], fragment: str) -> None:
-    with pytest.raises(InvalidReference) as caught:
-        SyncItem.from_dict(data)
-    assert fragment in caught.value.reason
+def test_sync_item_decode_rejects(data: dict[str, str], fragment: str) -> None:
+    with pytest.raises(DecodeError) as caught:
+        decode(SyncItem, data)
+    assert fragment in str(caught.value)

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from imgsync.core.codec import decode
 from imgsync.core.mapping import MAX_ITEMS, SyncItem, parse_mappings
 from imgsync.core.refparse import looks_like_registry_host, parse_reference
 from imgsync.errors import ConfigError, InvalidMapping, InvalidReference
@@ -122,7 +123,7 @@ def test_mappings_parse_or_raise_input_errors_only(
     for item in items:
         assert item.destination.tag is not None
         assert item.destination.digest is None
-        assert SyncItem.from_dict(item.to_dict()) == item
+        assert decode(SyncItem, item.to_dict()) == item
 
 
 def _timed(call: Callable[[], object], error: type[Exception]) -> float:

@@ -9,6 +9,7 @@ from imgsync.adapters.quota_board import QUOTA_KEY, RESERVED_KEY, MemoryQuotaBoa
 from imgsync.adapters.ratelimit import RateLimit
 from imgsync.config.secrets import settings_secrets
 from imgsync.config.settings import Settings
+from imgsync.core.codec import decode
 from imgsync.core.quota import AccountQuota, admits, pull_cost, quota_usage
 from imgsync.core.render import render_console, render_message
 from imgsync.core.result import ErrorInfo, RunReport, Status, SyncResult
@@ -134,7 +135,7 @@ def test_report_counts_deferred_and_shows_pulls_used_and_left_per_registry() -> 
             "accounts": [{"account": "alice", "remaining": 5, "limit": 20}],
         }
     ]
-    assert RunReport.from_dict(data) == _report()
+    assert decode(RunReport, data) == _report()
     assert "pulls" not in data["results"][1]
 
 

@@ -18,10 +18,11 @@ import pytest
 from imgsync.adapters.credentials import Credential, CredentialStore
 from imgsync.adapters.registry import RegistryClient
 from imgsync.adapters.registry_api import ManifestPool, list_tags
+from imgsync.core.codec import decode, decode_json
 from imgsync.core.item import SyncItem
 from imgsync.core.platforms import Platform
 from imgsync.core.reference import ImageReference
-from imgsync.errors import InvalidReference, NotFound
+from imgsync.errors import DecodeError, NotFound
 from tests.rig.registry import Registry
 
 ALL_TAGS = [f"t{i:03d}" for i in range(25)]
@@ -114,14 +115,14 @@ PLAIN = {"source": "docker.io/library/nginx:1.25", "destination": "r.example.com
 
 
 def test_plain_item_message_is_unchanged() -> None:
-    item = SyncItem.from_dict(PLAIN)
+    item = decode(SyncItem, PLAIN)
     assert item.platforms is None and item.immutable is False
     assert item.to_dict() == PLAIN
 
 
 def test_item_options_round_trip_as_plain_json() -> None:
     message = {**PLAIN, "platforms": ["linux/amd64", "linux/arm/v7"], "immutable": True}
-    item = SyncItem.from_dict(json.loads(json.dumps(message)))
+    item = decode_json(SyncItem, json.dumps(message))
     assert item.platforms == (Platform("linux", "amd64"), Platform("linux", "arm", "v7"))
     assert item.immutable is True
     assert item.to_dict() == message
@@ -137,5 +138,5 @@ def test_item_options_round_trip_as_plain_json() -> None:
     ],
 )
 def test_malformed_item_options_are_refused(extra: dict[str, Any]) -> None:
-    with pytest.raises(InvalidReference):
-        SyncItem.from_dict({**PLAIN, **extra})
+    with pytest.raises(DecodeError):
+        decode(SyncItem, {**PLAIN, **extra})

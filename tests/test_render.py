@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
+from imgsync.core.codec import decode_json
 from imgsync.core.render import (
     TITLE,
     Message,
@@ -177,4 +176,4 @@ def test_json_round_trips_and_keeps_chinese_readable() -> None:
     run = report(failed(1, "认证失败"), synced(2))
     text = render_json(run)
     assert "认证失败" in text
-    assert RunReport.from_dict(json.loads(text)) == run
+    assert decode_json(RunReport, text) == run

@@ -1,14 +1,16 @@
-"""The one exception hierarchy of imgsync.
+"""The one exception hierarchy of imgsync, and the failure categories reports use.
 
-Every error a user can meet derives from :class:`ImgsyncError`, so callers
-catch one type. Families say *who* is at fault; leaves say *what happened*.
-Each error carries the evidence needed to act on it, and never a secret::
+Every error a user or a task can meet derives from :class:`ImgsyncError`, so
+callers catch one type. Families say *who* is at fault; leaves say *what
+happened*. Each error carries the evidence needed to act on it, never a secret,
+and a :class:`Category`: what a mapping's result shows when the error ends it::
 
     ImgsyncError
     ├── InputError (also ValueError)          bad input or configuration → exit 2
     │   ├── InvalidReference                  one image reference is malformed
     │   ├── InvalidMapping                    one or more mapping items are wrong
-    │   └── ConfigError                       settings, auth file, broker URL …
+    │   ├── ConfigError                       settings, auth file, broker URL …
+    │   └── DecodeError                       a message, Redis value or file imgsync cannot read
     ├── RegistryError(url, status)            a registry said no, or could not be reached
     │   ├── AuthError                         401/403, token refused
     │   ├── NotFound                          404 manifest / repository unknown
@@ -18,24 +20,54 @@ Each error carries the evidence needed to act on it, and never a secret::
     ├── QuotaExhausted                        pulls left below rate_limit_min: deferred
     ├── CopyError(argv, returncode, stderr, category)   skopeo failed
     ├── PlanError                             a sync file's tag selection could not be expanded
+    ├── Busy                                  another task holds a lock this one needs
+    │   ├── DestinationBusy(destination)      the destination tag is locked: the task retries later
+    │   └── RepositoryBusy (also TimeoutError)   waited too long for a copy into the same repository
+    ├── RunStateLost                          Redis stayed unreachable or forgot a distributed run
     └── NotifyError(channel)                  a notification channel failed (logged, never fatal)
+
+Two internal control-flow exceptions never leave core's parsers: ``GrammarViolation``
+(``core.refgrammar``) becomes :class:`InvalidReference`, ``_ItemError`` (``core.mapping``)
+becomes :class:`InvalidMapping`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from enum import StrEnum
+from typing import Protocol
+
+
+class Category(StrEnum):
+    """Why a mapping failed; lets users (and retries) tell faults apart.
+
+    The values are the report's ``error.category`` strings, listed in the README
+    and in the report's JSON Schema.
+    """
+
+    AUTH = "auth"
+    NOT_FOUND = "not_found"
+    RATE_LIMITED = "rate_limited"
+    NETWORK = "network"
+    UNSUPPORTED = "unsupported"
+    DIGEST_MISMATCH = "digest_mismatch"
+    TIMEOUT = "timeout"
+    INTERRUPTED = "interrupted"
+    LOST = "lost"
+    INPUT = "input"
+    OTHER = "other"
 
 
 class ImgsyncError(Exception):
     """Base of every error raised by imgsync."""
 
-    category: str = "other"
+    category: Category = Category.OTHER
 
 
 class InputError(ImgsyncError, ValueError):
     """The user's input or configuration is wrong; nothing was run."""
 
-    category = "input"
+    category = Category.INPUT
 
 
 class InvalidReference(InputError):
@@ -47,27 +79,20 @@ class InvalidReference(InputError):
         self.reason = reason
 
 
-class MappingProblem:
-    """One bad mapping item: where it stood, what it said and why it is wrong."""
+class Problem(Protocol):
+    """One bad item: where it stood and why (``core.mapping_problem.MappingProblem``)."""
 
-    __slots__ = ("position", "reason", "text")
+    @property
+    def position(self) -> int: ...
 
-    def __init__(self, position: int, text: str, reason: str) -> None:
-        self.position = position
-        self.text = text
-        self.reason = reason
-
-    def __str__(self) -> str:
-        return f"item {self.position}: {self.text!r}: {self.reason}"
-
-    def __repr__(self) -> str:
-        return f"MappingProblem({self.position!r}, {self.text!r}, {self.reason!r})"
+    @property
+    def reason(self) -> str: ...
 
 
 class InvalidMapping(InputError):
     """One or more mapping items are invalid; all of them are listed at once."""
 
-    def __init__(self, problems: Sequence[MappingProblem]) -> None:
+    def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = tuple(problems)
         lines = "\n".join(f"  {p}" for p in self.problems)
         super().__init__(f"{len(self.problems)} invalid mapping item(s):\n{lines}")
@@ -77,10 +102,21 @@ class ConfigError(InputError):
     """A setting, file or URL given to imgsync cannot be used."""
 
 
+class DecodeError(InputError):
+    """Data read from a message, Redis or a file does not have the shape imgsync writes.
+
+    ``problems`` name each wrong field by its path and what was there, never the
+    whole payload (a payload is not ours to print).
+    """
+
+    def __init__(self, kind: str, problems: Sequence[str]) -> None:
+        self.kind = kind
+        self.problems = tuple(problems)
+        super().__init__(f"cannot read {kind}: {'; '.join(self.problems)}")
+
+
 class RegistryError(ImgsyncError):
     """A registry answered with an error or could not be reached."""
-
-    category = "other"
 
     def __init__(self, message: str, *, url: str = "", status: int | None = None) -> None:
         super().__init__(message)
@@ -91,19 +127,19 @@ class RegistryError(ImgsyncError):
 class AuthError(RegistryError):
     """The registry refused our credentials (or wants some we do not have)."""
 
-    category = "auth"
+    category = Category.AUTH
 
 
 class NotFound(RegistryError):
     """The repository or the tag does not exist."""
 
-    category = "not_found"
+    category = Category.NOT_FOUND
 
 
 class RateLimited(RegistryError):
     """The registry answered 429; ``retry_after`` is in seconds when it said so."""
 
-    category = "rate_limited"
+    category = Category.RATE_LIMITED
 
     def __init__(
         self,
@@ -117,6 +153,18 @@ class RateLimited(RegistryError):
         self.retry_after = retry_after
 
 
+class RegistryUnavailable(RegistryError):
+    """5xx, refused connection, timeout or DNS failure: worth retrying later."""
+
+    category = Category.NETWORK
+
+
+class UnexpectedResponse(RegistryError):
+    """The registry answered something we cannot interpret (HTML, unknown media type)."""
+
+    category = Category.UNSUPPORTED
+
+
 class QuotaExhausted(ImgsyncError):
     """No account has pulls left above ``rate_limit_min``: the copy is deferred, not failed.
 
@@ -124,19 +172,7 @@ class QuotaExhausted(ImgsyncError):
     and a later run (after the registry's window) picks it up.
     """
 
-    category = "rate_limited"
-
-
-class RegistryUnavailable(RegistryError):
-    """5xx, refused connection, timeout or DNS failure: worth retrying later."""
-
-    category = "network"
-
-
-class UnexpectedResponse(RegistryError):
-    """The registry answered something we cannot interpret (HTML, unknown media type)."""
-
-    category = "unsupported"
+    category = Category.RATE_LIMITED
 
 
 class CopyError(ImgsyncError):
@@ -149,7 +185,7 @@ class CopyError(ImgsyncError):
         argv: Sequence[str] = (),
         returncode: int | None = None,
         stderr: str = "",
-        category: str = "other",
+        category: Category = Category.OTHER,
     ) -> None:
         super().__init__(message)
         self.argv = tuple(argv)
@@ -165,15 +201,35 @@ class PlanError(ImgsyncError):
     with pruning it could delete tags the full plan keeps.
     """
 
-    def __init__(self, message: str, *, category: str = "other") -> None:
+    def __init__(self, message: str, *, category: Category = Category.OTHER) -> None:
         super().__init__(message)
         self.category = category
 
 
+class Busy(ImgsyncError):
+    """Another task holds a lock this one needs: nobody is at fault, a later try may pass."""
+
+
+class DestinationBusy(Busy):
+    """Another task holds the destination tag's lock; the task is retried later."""
+
+    def __init__(self, destination: str) -> None:
+        super().__init__(f"{destination} is locked by another task")
+        self.destination = destination
+
+
+class RepositoryBusy(Busy, TimeoutError):
+    """Waited too long for another copy into the same repository: a retryable timeout."""
+
+    category = Category.TIMEOUT
+
+
+class RunStateLost(ImgsyncError):
+    """Redis stayed unreachable, or forgot the run; the workers may still be going."""
+
+
 class NotifyError(ImgsyncError):
     """A notification channel failed; reported in the summary, never fatal."""
-
-    category = "notify"
 
     def __init__(self, channel: str, message: str) -> None:
         super().__init__(f"{channel}: {message}")

@@ -22,15 +22,9 @@ import redis
 from redis.exceptions import LockError
 from redis.lock import Lock
 
+from imgsync.errors import DestinationBusy, RepositoryBusy
+
 KEY_PREFIX = "imgsync:lock:"
-
-
-class DestinationBusy(Exception):
-    """Another task holds the destination; try again later."""
-
-
-class RepositoryBusy(TimeoutError):
-    """Waited too long for another copy into the same repository (a retryable timeout)."""
 
 
 @contextmanager

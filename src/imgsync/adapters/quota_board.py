@@ -20,6 +20,7 @@ from typing import Protocol
 import redis
 
 from imgsync.adapters.ratelimit import RateLimit
+from imgsync.core.codec import decode_json
 from imgsync.core.quota import AccountQuota
 
 QUOTA_KEY = "imgsync:quota"
@@ -101,10 +102,10 @@ class RedisQuotaBoard:
 
     def latest(self, registry: str, account: str) -> AccountQuota | None:
         raw = self._client.hget(QUOTA_KEY, self._field(registry, account))
-        return AccountQuota(**json.loads(raw)) if raw else None
+        return decode_json(AccountQuota, raw) if raw else None
 
     def observed(self) -> list[AccountQuota]:
-        return [AccountQuota(**json.loads(v)) for v in self._client.hvals(QUOTA_KEY)]
+        return [decode_json(AccountQuota, v) for v in self._client.hvals(QUOTA_KEY)]
 
     def reserve(self, registry: str, account: str, pulls: int) -> int:
         pipe = self._client.pipeline()

@@ -3,12 +3,13 @@
 The producer writes the plan, each task adds its result as it finishes, the chord
 body (or its errback) writes the report. Progress, ``imgsync status`` and the
 errback's "which mappings never finished" all read the same keys, which expire
-after ``result_expires``. Nothing here holds a credential.
+after ``result_expires``. Nothing here holds a credential. Every value is written
+with :func:`~imgsync.core.codec.encode_json` and read back, validated, with
+:func:`~imgsync.core.codec.decode_json`.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -17,6 +18,7 @@ import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
+from imgsync.core.codec import decode_json, encode_json
 from imgsync.core.result import RunReport, SyncResult
 from imgsync.errors import ConfigError
 
@@ -26,19 +28,28 @@ RUNS_INDEX = "imgsync:runs"
 
 @dataclass(frozen=True, slots=True)
 class RunPlan:
-    """What the producer enqueued: the mappings in order and the Celery ids to follow."""
+    """What the producer enqueued: the mappings in order and the Celery ids to follow.
+
+    ``items`` are the task messages as sent (``SyncItem.to_dict()``). Only their
+    ``source`` and ``destination`` text is checked here: the worker that runs one
+    decodes it as a ``SyncItem``, and parsing 10,000 items' references on every
+    read of the plan would cost a good part of a second.
+    """
 
     run_id: str
     started_at: str
-    items: tuple[dict[str, str], ...]
+    items: tuple[dict[str, Any], ...]
     task_ids: tuple[str, ...]
     body_id: str
     dry_run: bool = False
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RunPlan:
-        data = {**data, "items": tuple(data["items"]), "task_ids": tuple(data["task_ids"])}
-        return cls(**data)
+    def __post_init__(self) -> None:
+        for index, item in enumerate(self.items):
+            if not all(isinstance(item.get(key), str) for key in ("source", "destination")):
+                raise ValueError(f"items.{index}: source and destination must be strings")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 #: Retries of a patient client: 0.2, 0.4 … 2 s apart, about a minute in all.
@@ -86,7 +97,7 @@ class RunStore:
 
     def save_plan(self, plan: RunPlan) -> None:
         pipe = self.client.pipeline()
-        pipe.set(self._key(plan.run_id, "plan"), json.dumps(asdict(plan)), ex=self.expires)
+        pipe.set(self._key(plan.run_id, "plan"), encode_json(plan), ex=self.expires)
         pipe.zadd(RUNS_INDEX, {plan.run_id: _epoch(plan.started_at)})
         pipe.execute()
 
@@ -99,19 +110,23 @@ class RunStore:
 
     def plan(self, run_id: str) -> RunPlan | None:
         raw = self.client.get(self._key(run_id, "plan"))
-        return RunPlan.from_dict(json.loads(raw)) if raw else None
+        return decode_json(RunPlan, raw) if raw else None
+
+    def has_plan(self, run_id: str) -> bool:
+        """Whether Redis still knows the run, without reading (and decoding) its plan."""
+        return bool(self.client.exists(self._key(run_id, "plan")))
 
     def add_result(self, run_id: str, index: int, result: SyncResult) -> None:
         """Record (or replace, on redelivery) the result of mapping ``index``."""
         key = self._key(run_id, "results")
         pipe = self.client.pipeline()
-        pipe.hset(key, str(index), json.dumps(result.to_dict()))
+        pipe.hset(key, str(index), encode_json(result))
         pipe.expire(key, self.expires)
         pipe.execute()
 
     def results(self, run_id: str) -> dict[int, SyncResult]:
         raw = self.client.hgetall(self._key(run_id, "results"))
-        return {int(k): SyncResult.from_dict(json.loads(v)) for k, v in raw.items()}
+        return {int(k): decode_json(SyncResult, v) for k, v in raw.items()}
 
     def count_results(self, run_id: str) -> int:
         return int(self.client.hlen(self._key(run_id, "results")))
@@ -123,11 +138,11 @@ class RunStore:
 
     def save_report(self, report: RunReport) -> None:
         key = self._key(report.run_id, "report")
-        self.client.set(key, json.dumps(report.to_dict()), ex=self.expires)
+        self.client.set(key, encode_json(report), ex=self.expires)
 
     def report(self, run_id: str) -> RunReport | None:
         raw = self.client.get(self._key(run_id, "report"))
-        return RunReport.from_dict(json.loads(raw)) if raw else None
+        return decode_json(RunReport, raw) if raw else None
 
     def recent_runs(self, limit: int) -> Sequence[str]:
         found = self.client.zrevrange(RUNS_INDEX, 0, limit - 1)

@@ -36,8 +36,8 @@ _FATAL = re.compile(r'level=fatal msg="((?:[^"\\]|\\.)*)"')
 _ESCAPES = {"n": "\n", "t": "\t"}
 
 
-def _rule(category: Category, *patterns: str) -> tuple[str, re.Pattern[str]]:
-    return category.value, re.compile("|".join(patterns), re.IGNORECASE)
+def _rule(category: Category, *patterns: str) -> tuple[Category, re.Pattern[str]]:
+    return category, re.compile("|".join(patterns), re.IGNORECASE)
 
 
 #: First match wins, so the order is a decision:
@@ -57,7 +57,7 @@ def _rule(category: Category, *patterns: str) -> tuple[str, re.Pattern[str]]:
 #:    configured") and the message gets a hint.
 #: 5. network: transport failures and 5xx, worth retrying later.
 #: "permission denied" is a local file error, not a registry denial.
-RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
+RULES: tuple[tuple[Category, re.Pattern[str]], ...] = (
     _rule(
         Category.RATE_LIMITED,
         r"toomanyrequests",
@@ -131,17 +131,17 @@ def fatal_message(stderr: str) -> str:
     return lines[-1] if lines else ""
 
 
-def _match(text: str) -> str | None:
+def _match(text: str) -> Category | None:
     return next((category for category, pattern in RULES if pattern.search(text)), None)
 
 
-def classify_stderr(text: str) -> str:
-    """The :class:`Category` value for skopeo's stderr; pure and table-driven (:data:`RULES`).
+def classify_stderr(text: str) -> Category:
+    """The :class:`Category` of skopeo's stderr; pure and table-driven (:data:`RULES`).
 
     The final fatal message decides; earlier lines (retry warnings about
     other errors) are consulted only when it matches nothing.
     """
-    return _match(fatal_message(text)) or _match(text) or Category.OTHER.value
+    return _match(fatal_message(text)) or _match(text) or Category.OTHER
 
 
 def _with_hint(message: str) -> str:
@@ -157,7 +157,7 @@ def _run(argv: Sequence[str], timeout: float, *, secrets: Iterable[str] = ()) ->
         message = f"skopeo did not finish within {timeout:g} s and was killed"
         stderr = redact(str(exc.stderr or ""), tuple(secrets))[-STDERR_TAIL:]
         raise CopyError(
-            message, argv=_shown(argv, secrets), stderr=stderr, category=Category.TIMEOUT.value
+            message, argv=_shown(argv, secrets), stderr=stderr, category=Category.TIMEOUT
         ) from None
     except FileNotFoundError:
         message = MISSING_SKOPEO if argv[0] == "skopeo" else f"{argv[0]}: {MISSING_SKOPEO}"

@@ -4,19 +4,32 @@ Why the options live on the item: embedded mode and Celery workers run the same
 :func:`imgsync.core.pipeline.sync_item`, and a worker knows only what the task
 message says. So a platform subset and the immutable flag travel with the item,
 as plain JSON keys that are present only when set; a message without them (from
-an older producer) still means "every platform, compare digests".
+an older producer) still means "every platform, compare digests". A worker reads
+the message with :func:`imgsync.core.codec.decode`, which parses both references
+again: a message is never trusted blindly.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
+from imgsync.core.codec import FromText
 from imgsync.core.platforms import Platform, parse_platform, platform_list
 from imgsync.core.reference import ImageReference
 from imgsync.core.refparse import parse_reference
 from imgsync.errors import InvalidReference
+
+
+def parse_destination(text: str) -> ImageReference:
+    """A destination as a message writes it: fully qualified, with a tag."""
+    return _checked_destination(parse_reference(text, default_tag=None))
+
+
+def _checked_destination(destination: ImageReference) -> ImageReference:
+    if destination.tag is None or destination.digest is not None:
+        raise InvalidReference(str(destination), "a destination needs a tag and no digest")
+    return destination
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,11 +42,16 @@ class SyncItem:
     ``signatures``: also copy the signatures and attestations attached to the digest.
     """
 
-    source: ImageReference
-    destination: ImageReference
-    platforms: tuple[Platform, ...] | None = None
+    source: Annotated[ImageReference, FromText(parse_reference)]
+    destination: Annotated[ImageReference, FromText(parse_destination)]
+    platforms: tuple[Annotated[Platform, FromText(parse_platform)], ...] | None = None
     immutable: bool = False
     signatures: bool = False
+
+    def __post_init__(self) -> None:
+        _checked_destination(self.destination)
+        if self.platforms is not None and not self.platforms:
+            raise ValueError("platforms must be left out or list at least one platform")
 
     def __str__(self) -> str:
         return f"{self.source} -> {self.destination}"
@@ -63,38 +81,3 @@ class SyncItem:
         if self.signatures:
             data["signatures"] = True
         return data
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> SyncItem:
-        """Re-parse what :meth:`to_dict` wrote; never trust a message blindly."""
-        source = parse_reference(_field(data, "source"))
-        destination = parse_reference(_field(data, "destination"), default_tag=None)
-        if destination.tag is None or destination.digest is not None:
-            raise InvalidReference(str(destination), "a destination needs a tag and no digest")
-        immutable, signatures = _flag(data, "immutable"), _flag(data, "signatures")
-        return cls(source, destination, _platforms(data.get("platforms")), immutable, signatures)
-
-
-def _flag(data: Mapping[str, Any], key: str) -> bool:
-    value = data.get(key, False)
-    if not isinstance(value, bool):
-        raise InvalidReference(repr(value), f"{key} must be true or false")
-    return value
-
-
-def _field(data: Mapping[str, Any], key: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str):
-        raise InvalidReference(repr(value), f"{key} must be a string")
-    return value
-
-
-def _platforms(value: object) -> tuple[Platform, ...] | None:
-    if value is None:
-        return None
-    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-        raise InvalidReference(repr(value), "platforms must be a non-empty list of strings")
-    try:
-        return tuple(parse_platform(text) for text in value)
-    except ValueError as exc:
-        raise InvalidReference(repr(value), str(exc)) from None

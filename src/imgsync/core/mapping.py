@@ -38,9 +38,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from imgsync.core.item import SyncItem
+from imgsync.core.mapping_problem import MappingProblem
 from imgsync.core.reference import DOCKER_HUB, ImageReference
 from imgsync.core.refparse import looks_like_registry_host, parse_reference
-from imgsync.errors import ConfigError, InvalidMapping, InvalidReference, MappingProblem
+from imgsync.errors import ConfigError, InvalidMapping, InvalidReference
 
 MAX_ITEMS = 50_000
 

@@ -13,10 +13,11 @@ filling one repository never prune each other's tags.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Annotated, Any
 
+from imgsync.core.codec import FromText
 from imgsync.core.item import SyncItem
 from imgsync.core.mapping import parse_item
 from imgsync.core.platforms import Platform
@@ -54,11 +55,16 @@ class ImageRule:
     dest_prefix: str | None = None
 
 
+def parse_repository(text: str) -> ImageReference:
+    """A repository as a prune target writes it: fully qualified, no tag."""
+    return parse_reference(text, default_tag=None, hub_namespace=None)
+
+
 @dataclass(frozen=True, slots=True)
 class PruneTarget:
     """A destination repository to prune: every tag not in ``keep`` goes."""
 
-    repository: ImageReference
+    repository: Annotated[ImageReference, FromText(parse_repository)]
     keep: frozenset[str]
     source: str
 
@@ -70,10 +76,16 @@ class PruneTarget:
             "source": self.source,
         }
 
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> PruneTarget:
-        repository = parse_reference(str(data["repository"]), default_tag=None, hub_namespace=None)
-        return cls(repository, frozenset(str(tag) for tag in data["keep"]), str(data["source"]))
+
+@dataclass(frozen=True, slots=True)
+class PruneOrder:
+    """The chord body's ``prune`` argument: what to prune once every copy is done."""
+
+    targets: tuple[PruneTarget, ...]
+    dry_run: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"targets": [target.to_dict() for target in self.targets], "dry_run": self.dry_run}
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,7 +47,7 @@ def tag_result(
     )
 
 
-def refusal(target: PruneTarget, message: str, category: str = Category.OTHER) -> SyncResult:
+def refusal(target: PruneTarget, message: str, category: Category = Category.OTHER) -> SyncResult:
     """The whole repository's prune did not happen (empty selection, listing failed)."""
     return SyncResult(
         source=target.source,

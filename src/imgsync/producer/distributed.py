@@ -22,7 +22,7 @@ from imgsync.core.mapping import SyncItem
 from imgsync.core.plan import PruneTarget
 from imgsync.core.render import render_console
 from imgsync.core.result import RunReport, SyncResult
-from imgsync.errors import ConfigError, ImgsyncError
+from imgsync.errors import ConfigError, RunStateLost
 from imgsync.producer.exit_codes import ExitCode
 from imgsync.producer.lost_watch import LostWatch
 from imgsync.producer.options import SyncOptions
@@ -31,10 +31,6 @@ from imgsync.producer.progress import progress
 POLL_S = 0.5
 #: How long the producer keeps trying when Redis cannot be reached.
 OUTAGE_LIMIT_S = 300.0
-
-
-class RunStateLost(ImgsyncError):
-    """Redis stayed unreachable, or forgot the run; the workers may still be going."""
 
 
 def open_store(settings: Settings) -> RunStore:
@@ -120,7 +116,7 @@ def _poll_once(
             if watch is not None:
                 watch.progressed()
     report = store.report(plan.run_id)
-    if report is None and store.plan(plan.run_id) is None:
+    if report is None and not store.has_plan(plan.run_id):
         raise RunStateLost(_lost_message(plan.run_id, "Redis no longer knows this run"))
     if report is None and watch is not None:
         _announce_lost(watch.check(seen), plan)

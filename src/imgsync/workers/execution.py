@@ -14,9 +14,10 @@ from imgsync.adapters.notify import notify_all
 from imgsync.adapters.runstore import RunPlan
 from imgsync.config.settings import Settings
 from imgsync.core.clock import utc_now
+from imgsync.core.codec import decode
 from imgsync.core.mapping import SyncItem
 from imgsync.core.pipeline import Copier, DigestReader, sync_item
-from imgsync.core.plan import PruneTarget
+from imgsync.core.plan import PruneOrder
 from imgsync.core.quota import quota_usage
 from imgsync.core.reference import ImageReference
 from imgsync.core.result import Category, ErrorInfo, RunReport, Status, SyncResult
@@ -114,8 +115,8 @@ def busy_result(item: SyncItem, *, attempts: int, worker: str) -> SyncResult:
 
 
 def _failed(
-    item: SyncItem | dict[str, str],
-    category: str,
+    item: SyncItem | dict[str, Any],
+    category: Category,
     message: str,
     worker: str = "",
     attempts: int = 1,
@@ -139,15 +140,15 @@ def finish_run(
     ``prune`` (``{"targets": [...], "dry_run": bool}``) runs after every copy;
     its results follow the copies' in the report.
     """
-    results = tuple(SyncResult.from_dict(r) for r in raw_results)
+    results = tuple(decode(SyncResult, r) for r in raw_results)
     return _publish(run_id, results + tuple(_prune(prune)))
 
 
 def _prune(prune: dict[str, Any] | None) -> list[SyncResult]:
     if not prune:
         return []
-    targets = [PruneTarget.from_dict(target) for target in prune["targets"]]
-    return prune_all(targets, context.services().registry, dry_run=bool(prune["dry_run"]))
+    order = decode(PruneOrder, prune)
+    return prune_all(order.targets, context.services().registry, dry_run=order.dry_run)
 
 
 def salvage_run(run_id: str, reason: str) -> RunReport:
@@ -170,7 +171,7 @@ def _missing(plan: RunPlan, index: int, reason: str) -> SyncResult:
     return _failed(plan.items[index], category, message, attempts=0)
 
 
-def _classify_lost(state: str, error: object, reason: str) -> tuple[str, str]:
+def _classify_lost(state: str, error: object, reason: str) -> tuple[Category, str]:
     name = type(error).__name__
     if name in ("TimeLimitExceeded", "SoftTimeLimitExceeded"):
         return Category.TIMEOUT, f"hard time limit exceeded: {error}"

@@ -12,10 +12,11 @@ from typing import Any
 
 from celery import Task
 
-from imgsync.adapters.destination_lock import DestinationBusy
 from imgsync.adapters.ratelimit import Backoff
+from imgsync.core.codec import decode
 from imgsync.core.mapping import SyncItem
 from imgsync.core.result import RunReport
+from imgsync.errors import DestinationBusy
 from imgsync.workers import context
 from imgsync.workers.app import app
 from imgsync.workers.execution import (
@@ -47,7 +48,7 @@ TASK_BACKOFF = Backoff(base=2.0, cap=600.0)
 @app.task(bind=True, name=SYNC_IMAGE, max_retries=None, store_errors_even_if_ignored=True)
 def sync_image(
     self: Task,
-    item: dict[str, str],
+    item: dict[str, Any],
     index: int,
     run_id: str,
     dry_run: bool = False,
@@ -56,7 +57,7 @@ def sync_image(
 ) -> dict[str, Any]:
     """Sync one mapping; retry later when its destination is locked or a fault may pass."""
     settings, kwargs = context.get_settings(), dict(self.request.kwargs)
-    mapping = SyncItem.from_dict(item)
+    mapping = decode(SyncItem, item)
     try:
         result = run_one(
             mapping, index, run_id, request=self.request, dry_run=dry_run, attempts=failures + 1
