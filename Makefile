@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint check bench clean
+.PHONY: setup demo test lint check bench mutation clean
 
 $(BIN)/imgsync: pyproject.toml
 	scripts/install-system-deps
@@ -30,6 +30,11 @@ check: lint test
 bench: setup
 	$(BIN)/pip install -q -e ".[test,bench]"
 	$(BIN)/python -m bench
+
+# Every mutant of the pipeline's decisions must be killed by the fast unit tests (docs/testing.md).
+mutation: setup
+	$(BIN)/pip install -q -e ".[test,mutation]"
+	$(BIN)/python scripts/mutation.py
 
 
 clean:

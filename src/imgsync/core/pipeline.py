@@ -24,7 +24,7 @@ from typing import Protocol
 
 from imgsync.core.mapping import SyncItem
 from imgsync.core.reference import ImageReference
-from imgsync.core.result import Category, ErrorInfo, Outcome, Status, SyncResult
+from imgsync.core.result import Category, ErrorInfo, Status, StepResult, SyncResult
 from imgsync.core.subset import sync_subset
 from imgsync.errors import ImgsyncError, NotFound, QuotaExhausted
 
@@ -53,9 +53,6 @@ class PullEstimator(Protocol):
     def pulls(self, source: ImageReference) -> int: ...
 
 
-_Outcome = Outcome
-
-
 def sync_item(
     item: SyncItem,
     *,
@@ -69,7 +66,7 @@ def sync_item(
 ) -> SyncResult:
     """Bring one destination up to date; every failure becomes a ``failed`` result."""
     started = clock()
-    outcome = _guarded(item, registry, _Copying(copier, estimator), dry_run)
+    outcome = _guarded(item, registry, _MeteredCopier(copier, estimator), dry_run)
     result = SyncResult(
         source=str(item.source),
         destination=str(item.destination),
@@ -87,7 +84,7 @@ def sync_item(
 
 
 @dataclass(frozen=True, slots=True)
-class _Copying:
+class _MeteredCopier:
     """The copier and the optional pull estimator, passed down the steps as one."""
 
     copier: Copier
@@ -100,14 +97,16 @@ class _Copying:
         return self.estimator.pulls(source) if self.estimator is not None else 0
 
 
-def _guarded(item: SyncItem, registry: DigestReader, copier: _Copying, dry_run: bool) -> _Outcome:
+def _guarded(
+    item: SyncItem, registry: DigestReader, copier: _MeteredCopier, dry_run: bool
+) -> StepResult:
     """Run the steps; turn any exception into a failed outcome so other mappings go on."""
     try:
         return _steps(item, registry, copier, dry_run)
     except QuotaExhausted as exc:  # a platform subset's copy found the quota spent
-        return _Outcome(Status.DEFERRED, error=ErrorInfo(Category.RATE_LIMITED, str(exc)))
+        return StepResult(Status.DEFERRED, error=ErrorInfo(Category.RATE_LIMITED, str(exc)))
     except Exception as exc:  # a bug or an unforeseen library error must not stop the run
-        return _Outcome(Status.FAILED, error=describe_exception(exc))
+        return StepResult(Status.FAILED, error=describe_exception(exc))
 
 
 #: Celery's time-limit exceptions, recognised by name so the core never imports celery.
@@ -124,25 +123,27 @@ def describe_exception(exc: Exception) -> ErrorInfo:
     return ErrorInfo(Category.OTHER, f"unexpected {type(exc).__name__}: {exc}")
 
 
-def _steps(item: SyncItem, registry: DigestReader, copier: _Copying, dry_run: bool) -> _Outcome:
+def _steps(
+    item: SyncItem, registry: DigestReader, copier: _MeteredCopier, dry_run: bool
+) -> StepResult:
     if item.immutable:
         existing = registry.head_digest(item.destination)
         if existing is not None:  # immutable and present: the source is not even asked
-            return _Outcome(Status.SKIPPED, None, existing)
+            return StepResult(Status.SKIPPED, None, existing)
     if item.platforms is not None:
         return sync_subset(item, registry, copier, dry_run)
     source_digest, destination_digest = _digests(item, registry)
     if destination_digest == source_digest:
-        return _Outcome(Status.SKIPPED, source_digest, destination_digest)
+        return StepResult(Status.SKIPPED, source_digest, destination_digest)
     pinned = item.source.with_digest(source_digest)
     pulls = copier.pulls(pinned)
     if dry_run:
-        return _Outcome(Status.WOULD_SYNC, source_digest, destination_digest, pulls=pulls)
+        return StepResult(Status.WOULD_SYNC, source_digest, destination_digest, pulls=pulls)
     try:
         copier.copy(pinned, item.destination)
     except QuotaExhausted as exc:
         error = ErrorInfo(Category.RATE_LIMITED, str(exc))
-        return _Outcome(Status.DEFERRED, source_digest, destination_digest, error)
+        return StepResult(Status.DEFERRED, source_digest, destination_digest, error)
     return replace(_verify(item, registry, source_digest), pulls=pulls)
 
 
@@ -154,13 +155,13 @@ def _digests(item: SyncItem, registry: DigestReader) -> tuple[str, str | None]:
     return source_digest, destination_digest
 
 
-def _verify(item: SyncItem, registry: DigestReader, source_digest: str) -> _Outcome:
+def _verify(item: SyncItem, registry: DigestReader, source_digest: str) -> StepResult:
     """The copy only counts when the destination now serves the source's digest."""
     written = registry.head_digest(item.destination)
     if written == source_digest:
-        return _Outcome(Status.SYNCED, source_digest, written)
+        return StepResult(Status.SYNCED, source_digest, written)
     message = f"destination has {written or 'nothing'} after the copy, expected {source_digest}"
-    return _Outcome(
+    return StepResult(
         Status.FAILED, source_digest, written, ErrorInfo(Category.DIGEST_MISMATCH, message)
     )
 

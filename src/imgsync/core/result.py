@@ -17,10 +17,10 @@ __all__ = [
     "Category",
     "ChannelDelivery",
     "ErrorInfo",
-    "Outcome",
     "QuotaUsage",
     "RunReport",
     "Status",
+    "StepResult",
     "SyncResult",
     "summarize",
 ]
@@ -63,8 +63,8 @@ class ErrorInfo:
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
-    """What the pipeline's steps decided for one item, before timing and naming are added."""
+class StepResult:
+    """What the pipeline's steps ended with for one item, before timing and naming are added."""
 
     status: Status
     source_digest: str | None = None

@@ -25,7 +25,7 @@ from typing import Protocol, runtime_checkable
 from imgsync.core.item import SyncItem
 from imgsync.core.platforms import Manifest, built_from, choose, same_content, subset_index
 from imgsync.core.reference import ImageReference
-from imgsync.core.result import Category, ErrorInfo, Outcome, Status
+from imgsync.core.result import Category, ErrorInfo, Status, StepResult
 from imgsync.errors import NotFound, UnexpectedResponse
 
 
@@ -44,7 +44,9 @@ class ManifestStore(Protocol):
     def put_manifest(self, ref: ImageReference, manifest: Manifest) -> str: ...
 
 
-def sync_subset(item: SyncItem, registry: object, copier: DigestCopier, dry_run: bool) -> Outcome:
+def sync_subset(
+    item: SyncItem, registry: object, copier: DigestCopier, dry_run: bool
+) -> StepResult:
     """Bring ``item.destination`` to the source's chosen platforms; see the module docstring."""
     if not isinstance(registry, ManifestStore):
         raise UnexpectedResponse("this registry adapter cannot read manifests (platform subset)")
@@ -54,13 +56,13 @@ def sync_subset(item: SyncItem, registry: object, copier: DigestCopier, dry_run:
         raise NotFound(f"source {item.source} does not exist (manifest unknown)")
     current = registry.get_manifest(item.destination)
     if current is not None and built_from(current, source_digest, platforms):
-        return Outcome(Status.SKIPPED, source_digest, current.digest)
+        return StepResult(Status.SKIPPED, source_digest, current.digest)
     source = _source_index(item, registry, source_digest)
     entries = choose(source, platforms)
     if current is not None and same_content(current, entries):
-        return Outcome(Status.SKIPPED, source_digest, current.digest)
+        return StepResult(Status.SKIPPED, source_digest, current.digest)
     if dry_run:
-        return Outcome(Status.WOULD_SYNC, source_digest, current.digest if current else None)
+        return StepResult(Status.WOULD_SYNC, source_digest, current.digest if current else None)
     for entry in entries:
         digest = str(entry["digest"])
         copier.copy(_pinned(item.source, digest), _pinned(item.destination, digest))
@@ -78,13 +80,15 @@ def _source_index(item: SyncItem, registry: ManifestStore, digest: str) -> Manif
     return found
 
 
-def _write(item: SyncItem, registry: ManifestStore, index: Manifest, source_digest: str) -> Outcome:
+def _write(
+    item: SyncItem, registry: ManifestStore, index: Manifest, source_digest: str
+) -> StepResult:
     """PUT the subset index; it only counts when a HEAD then serves exactly its digest."""
     registry.put_manifest(item.destination, index)
     written = registry.head_digest(item.destination)
     if written == index.digest:
-        return Outcome(Status.SYNCED, source_digest, written)
+        return StepResult(Status.SYNCED, source_digest, written)
     message = f"destination has {written or 'nothing'} after the push, expected {index.digest}"
-    return Outcome(
+    return StepResult(
         Status.FAILED, source_digest, written, ErrorInfo(Category.DIGEST_MISMATCH, message)
     )
