@@ -179,3 +179,21 @@ def test_imgsync_config_is_read_once(tmp_path: Path, args: list[str], code: Exit
     argv = [sys.executable, "-c", COUNT_OPENS, *args]
     ran = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
     assert f"EXIT {int(code)} OPENED 1" in ran.stderr, ran.stderr
+
+
+#: Imports that ``--help`` must not pay for: settings (pydantic) are read when a command runs.
+HELP_PROBE = (
+    "import sys, runpy; sys.argv = ['imgsync', *sys.argv[1:]]\n"
+    "try:\n    runpy.run_module('imgsync', run_name='__main__')\n"
+    "except SystemExit:\n    pass\n"
+    "print('LOADED', sorted({m.split('.')[0] for m in sys.modules} & "
+    "{'pydantic', 'celery', 'redis', 'requests', 'yaml'}), file=sys.stderr)"
+)
+
+
+@pytest.mark.parametrize("command", ["", "sync", "validate", "worker", "status"])
+def test_help_reads_no_settings_and_imports_nothing_heavy(command: str, tmp_path: Path) -> None:
+    argv = [sys.executable, "-c", HELP_PROBE, *command.split(), "--help"]
+    ran = subprocess.run(argv, env=base_env(tmp_path), capture_output=True, text=True, timeout=60)
+    assert "LOADED []" in ran.stderr, ran.stderr
+    assert "[env var:" in ran.stdout or not command
