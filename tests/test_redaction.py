@@ -228,6 +228,8 @@ def head_digest(self, ref, *, push=False):
         library_failure()
     except ValueError as exc:
         get_task_logger("imgsync.planted").error("planted", exc_info=True)
+        if os.environ.get("PLANT_RAW"):
+            raise  # unwrapped: the failed result's message quotes the secrets
         raise RuntimeError("registry lookup failed") from exc
 
 
@@ -261,6 +263,7 @@ class Planted:
             "DOCKERHUB_TOKEN": self.token,
             "REGISTRY_AUTH_FILE": str(self.authfile),
             "PLANTED_SECRETS": str(listed),
+            "PLANT_RAW": "1",
         }
 
     @property
@@ -282,6 +285,18 @@ def test_the_cli_masks_a_logged_traceback_of_an_unexpected_library_error(tmp_pat
     assert "unexpected error" in ran.stderr and "Traceback" in ran.stderr, ran.stderr
     assert "does not appear to be an IPv4 or IPv6 address" in ran.stderr
     assert_masked(ran.output, *planted.secrets)
+
+
+def test_the_failed_result_quoting_the_error_is_masked_in_every_output(tmp_path: Path) -> None:
+    """The result's message quotes the exception: summary, progress line and report too."""
+    planted = Planted(tmp_path)
+    report = tmp_path / "report.json"
+    ran = planted.run(["sync", "--dry-run", "--report", str(report), MAPPING], "registry", tmp_path)
+    assert ran.returncode == 1, ran.output
+    written = report.read_text()
+    assert "does not appear to be an IPv4 or IPv6 address" in written, written
+    assert "does not appear to be an IPv4 or IPv6 address" in ran.stdout, ran.stdout
+    assert_masked(written + ran.output, *planted.secrets)
 
 
 def test_the_cli_masks_the_traceback_of_an_uncaught_exception(tmp_path: Path) -> None:
@@ -331,11 +346,13 @@ def test_a_worker_masks_tracebacks_in_celerys_own_log_handlers(
         cluster = Cluster(tmp_path, {**env, **planted.env})
         try:
             _planted_worker(cluster, planted).wait_ready()
-            ran = cluster.sync(["--quiet", "--dry-run", MAPPING])
+            ran = cluster.sync(["--dry-run", MAPPING])
         finally:
             cluster.stop()
     log = cluster.logs()
     assert ran.returncode == 1, ran.output + log
+    assert "does not appear to be an IPv4 or IPv6 address" in ran.stdout, ran.stdout
+    assert_masked(ran.output, *planted.secrets)  # the result the worker stored and reported
     assert "] unexpected error" in log and "]: planted" in log, log  # root and task handlers
     assert "does not appear to be an IPv4 or IPv6 address" in log, log
     assert_masked(log, *planted.secrets)

@@ -26,6 +26,7 @@ from imgsync.core.mapping import SyncItem
 from imgsync.core.reference import ImageReference
 from imgsync.core.result import Category, ErrorInfo, Status, StepResult, SyncResult
 from imgsync.core.subset import sync_subset
+from imgsync.core.waiting import waits_counted
 from imgsync.errors import ImgsyncError, NotFound, QuotaExhausted
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,9 @@ def sync_item(
 ) -> SyncResult:
     """Bring one destination up to date; every failure becomes a ``failed`` result."""
     started = clock()
-    outcome = _guarded(item, registry, _MeteredCopier(copier, estimator), dry_run)
+    with waits_counted() as waited:
+        outcome = _guarded(item, registry, _MeteredCopier(copier, estimator), dry_run)
+    elapsed, waited_s = clock() - started, waited()
     result = SyncResult(
         source=str(item.source),
         destination=str(item.destination),
@@ -75,7 +78,8 @@ def sync_item(
         destination_digest=outcome.destination_digest,
         error=outcome.error,
         attempts=attempts,
-        duration_s=clock() - started,
+        duration_s=max(elapsed - waited_s, 0.0),
+        waited_s=waited_s,
         worker=worker,
         pulls=outcome.pulls,
     )
@@ -169,11 +173,13 @@ def _verify(item: SyncItem, registry: DigestReader, source_digest: str) -> StepR
 def _log_result(result: SyncResult) -> None:
     """One line per mapping: outcome and duration (the worker log users grep)."""
     reason = f" ({result.error.category}: {result.error.message})" if result.error else ""
+    waited = f" (waited {result.waited_s:.2f}s for a copy slot)" if result.waited_s >= 0.005 else ""
     log.info(
-        "%s %s -> %s in %.2fs%s",
+        "%s %s -> %s in %.2fs%s%s",
         result.status.value,
         result.source,
         result.destination,
         result.duration_s,
+        waited,
         reason,
     )

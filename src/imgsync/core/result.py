@@ -80,6 +80,9 @@ class SyncResult:
     ``pulls`` is the number of manifest GETs the copy made (or, in a dry run,
     would make) on a registry that reports a pull quota; it is left out of the
     JSON when 0, so reports of unmetered registries look as they always did.
+
+    ``duration_s`` is the mapping's own work; ``waited_s`` the time it queued for a
+    copy slot or its destination repository's lock (left out of the JSON when 0).
     """
 
     source: str
@@ -92,6 +95,7 @@ class SyncResult:
     duration_s: float = 0.0
     worker: str = ""
     pulls: int = 0
+    waited_s: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """Written out field by field: ``asdict`` took most of a report's encoding time."""
@@ -108,6 +112,8 @@ class SyncResult:
         }
         if self.pulls:
             data["pulls"] = self.pulls
+        if self.waited_s >= 0.0005:
+            data["waited_s"] = round(self.waited_s, 3)
         return data
 
     @property

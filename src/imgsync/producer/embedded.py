@@ -13,10 +13,14 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
+from functools import partial
+from typing import Protocol
 
 from imgsync.adapters.notify import notify_all
 from imgsync.adapters.registry_api import ManifestPool
+from imgsync.adapters.result_redaction import redacted
 from imgsync.config.settings import Settings
 from imgsync.core.clock import new_run_id, utc_now
 from imgsync.core.mapping import SyncItem
@@ -25,12 +29,19 @@ from imgsync.core.plan import PruneTarget
 from imgsync.core.quota import quota_usage
 from imgsync.core.reference import ImageReference
 from imgsync.core.result import Category, ErrorInfo, RunReport, Status, SyncResult
+from imgsync.core.waiting import acquired
 from imgsync.producer.retrying import retrying
 from imgsync.runtime.attached import AttachedCopier, with_attached
 from imgsync.runtime.pruning import prune_all
 from imgsync.runtime.services import build_channels, build_services
 
 ResultSink = Callable[[SyncResult], None]
+
+
+class CopyWatch(Protocol):
+    """Told which copies run now (the terminal progress shows them)."""
+
+    def copying(self, destination: ImageReference) -> AbstractContextManager[None]: ...
 
 
 @dataclass(slots=True)
@@ -44,14 +55,20 @@ class LimitedCopier:
 
     copier: Copier
     slots: threading.Semaphore
+    watch: CopyWatch | None = None
     repositories: defaultdict[str, threading.Lock] = field(
         default_factory=lambda: defaultdict(threading.Lock)
     )
     guard: threading.Lock = field(default_factory=threading.Lock)
 
     def copy(self, source: ImageReference, destination: ImageReference) -> str | None:
-        with self._repository(destination.name), self.slots:
+        """Copy once the repository and a slot are ours; the time to get them is a wait."""
+        repository = self._repository(destination.name)
+        with acquired(repository), acquired(self.slots), self._watched(destination):
             return self.copier.copy(source, destination)
+
+    def _watched(self, destination: ImageReference) -> AbstractContextManager[None]:
+        return self.watch.copying(destination) if self.watch is not None else nullcontext()
 
     def _repository(self, name: str) -> threading.Lock:
         with self.guard:
@@ -80,24 +97,21 @@ def run_items(
     max_retries: int = 0,
     estimator: PullEstimator | None = None,
     manifests: ManifestPool | None = None,
+    watch: CopyWatch | None = None,
 ) -> ItemResults:
     """Sync every item; an interrupt (Ctrl-C, SIGTERM) ends with a partial, honest outcome."""
-    limited = LimitedCopier(copier, threading.Semaphore(concurrency))
+    limited = LimitedCopier(copier, threading.Semaphore(concurrency), watch)
     stop = threading.Event()
     attached = AttachedCopier(manifests, limited) if manifests and not dry_run else None
     task = retrying(
-        lambda item, number: with_attached(
-            sync_item(
-                item,
-                registry=registry,
-                copier=limited,
-                dry_run=dry_run,
-                worker=worker,
-                attempts=number,
-                estimator=estimator,
-            ),
-            item,
-            attached,
+        partial(
+            _attempt,
+            registry=registry,
+            copier=limited,
+            dry_run=dry_run,
+            worker=worker,
+            estimator=estimator,
+            attached=attached,
         ),
         max_retries=max_retries,
         stop=stop,
@@ -112,6 +126,30 @@ def run_items(
         return ItemResults(_partial(items, futures, worker), interrupted=True)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _attempt(
+    item: SyncItem,
+    number: int,
+    *,
+    registry: DigestReader,
+    copier: Copier,
+    dry_run: bool,
+    worker: str,
+    estimator: PullEstimator | None,
+    attached: AttachedCopier | None,
+) -> SyncResult:
+    """One try at one item; what leaves it has every known secret masked."""
+    result = sync_item(
+        item,
+        registry=registry,
+        copier=copier,
+        dry_run=dry_run,
+        worker=worker,
+        attempts=number,
+        estimator=estimator,
+    )
+    return redacted(with_attached(result, item, attached))
 
 
 def _run_and_pass_on(
@@ -152,6 +190,7 @@ def run_embedded(
     dry_run: bool = False,
     on_result: ResultSink | None = None,
     prune: Sequence[PruneTarget] = (),
+    watch: CopyWatch | None = None,
 ) -> tuple[RunReport, bool]:
     """The whole embedded run: sync, prune, report, notify once. Returns (report, interrupted).
 
@@ -175,6 +214,7 @@ def run_embedded(
             max_retries=settings.max_retries,
             estimator=services.copier,
             manifests=services.registry,
+            watch=watch,
         )
         pruned = [] if outcome.interrupted else prune_all(prune, services.registry, dry_run=dry_run)
     finally:

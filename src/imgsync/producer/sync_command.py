@@ -50,9 +50,14 @@ def run_sync_command(env_settings: Settings, options: SyncOptions) -> int:
     from imgsync.producer.embedded import run_embedded
     from imgsync.producer.progress import progress  # rich: only where a run shows progress
 
-    with _sigterm_as_interrupt(), progress(len(items), quiet=options.quiet) as sink:
+    with _sigterm_as_interrupt(), progress(len(items), quiet=options.quiet) as display:
         report, interrupted = run_embedded(
-            items, settings, dry_run=options.dry_run, on_result=sink, prune=plan.prune
+            items,
+            settings,
+            dry_run=options.dry_run,
+            on_result=display,
+            prune=plan.prune,
+            watch=display,
         )
     return finish(report, settings, options, interrupted=interrupted)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -11,6 +12,7 @@ import redis
 
 from imgsync.adapters.destination_lock import destination_lock, repository_lock
 from imgsync.adapters.notify import notify_all
+from imgsync.adapters.result_redaction import redacted
 from imgsync.adapters.runstore import RunPlan
 from imgsync.config.settings import Settings
 from imgsync.core.clock import utc_now
@@ -21,6 +23,7 @@ from imgsync.core.plan import PruneOrder
 from imgsync.core.quota import quota_usage
 from imgsync.core.reference import ImageReference
 from imgsync.core.result import Category, ErrorInfo, RunReport, Status, SyncResult
+from imgsync.core.waiting import acquired
 from imgsync.runtime.attached import AttachedCopier, with_attached
 from imgsync.runtime.pruning import prune_all
 from imgsync.runtime.services import build_channels
@@ -52,7 +55,7 @@ def run_one(
             attempts=attempts,
             estimator=services.copier,
         )
-        return with_attached(result, item, attached)
+        return redacted(with_attached(result, item, attached))
 
 
 def store_final_result(run_id: str, index: int, result: SyncResult) -> None:
@@ -83,13 +86,16 @@ class RepositorySerialCopier:
     registry: DigestReader
 
     def copy(self, source: ImageReference, destination: ImageReference) -> str | None:
-        with repository_lock(
-            self.client, destination.name, owner=self.owner, ttl=self.ttl, wait=self.wait
-        ):
+        with acquired(self._lock(destination)):  # the wait is not this mapping's own work
             if source.digest and self.registry.head_digest(destination) == source.digest:
                 log.info("%s already holds %s: not copied again", destination, source.digest)
                 return source.digest
             return self.copier.copy(source, destination)
+
+    def _lock(self, destination: ImageReference) -> AbstractContextManager[None]:
+        return repository_lock(
+            self.client, destination.name, owner=self.owner, ttl=self.ttl, wait=self.wait
+        )
 
 
 def hard_limit(request: Any, settings: Settings) -> float:
