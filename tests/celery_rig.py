@@ -16,7 +16,6 @@ import base64
 import binascii
 import contextlib
 import ctypes
-import gzip
 import io
 import json
 import os
@@ -38,19 +37,11 @@ from tests.cli_run import IMGSYNC, Ran
 from tests.rig.oci import (
     DEFAULT_PLATFORMS,
     FIXED_MTIME,
-    OCI_CONFIG,
-    OCI_LAYER_GZIP,
-    OCI_MANIFEST,
     Descriptor,
     Platform,
-    canonical_json,
-    image_config,
     platform_string,
-    push_layout,
-    sha256_digest,
-    write_blob,
-    write_index,
-    write_layout_root,
+    push_index,
+    write_image,
 )
 from tests.rig.ports import HOST
 from tests.rig.redis_server import RedisServer
@@ -505,19 +496,7 @@ def _write_big_image(
     layout: Path, name: str, version: str, platform: Platform, size: int
 ) -> Descriptor:
     tar = _big_layer(name, version, platform, size)
-    layer = write_blob(layout, gzip.compress(tar, compresslevel=1, mtime=0), OCI_LAYER_GZIP)
-    config = write_blob(
-        layout,
-        canonical_json(image_config(name, version, platform, sha256_digest(tar))),
-        OCI_CONFIG,
-    )
-    manifest = {
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "config": config.as_json(),
-        "layers": [layer.as_json()],
-    }
-    return write_blob(layout, canonical_json(manifest), OCI_MANIFEST)
+    return write_image(layout, name, version, platform, tar=tar, compresslevel=1)
 
 
 def seed_sized(
@@ -541,10 +520,7 @@ def seed_sized(
     layout = tmp_path / f"big-{re.sub(r'[^A-Za-z0-9._-]+', '_', name)}-{version}-{tag}-{layer_size}"
     layout.mkdir(parents=True, exist_ok=True)
     entries = [(_write_big_image(layout, name, version, p, layer_size), p) for p in platforms]
-    top = write_index(layout, entries)
-    write_layout_root(layout, top, tag)
-    push_layout(registry, layout, repo, tag, tmp_path)
-    return top.digest
+    return push_index(registry, layout, entries, (repo, tag), tmp_path)
 
 
 # --------------------------------------------------------------------------- reports

@@ -6,13 +6,13 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tests.rig.authfile import write_auths
+from tests.rig.poller import Poller
 from tests.rig.registry import Registry
 
 IMGSYNC = [sys.executable, "-m", "imgsync"]
@@ -87,27 +87,19 @@ def run_imgsync(
     return Ran(proc.returncode, proc.stdout, proc.stderr, data)
 
 
-class CmdlineSampler:
+class CmdlineSampler(Poller):
     """Samples every process's command line and environment while a run goes on."""
 
+    interval = 0.02
+
     def __init__(self) -> None:
+        super().__init__()
         self.seen: list[str] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
 
-    def __enter__(self) -> CmdlineSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _loop(self) -> None:
-        while not self._stop.wait(0.02):
-            for proc in Path("/proc").iterdir():
-                if proc.name.isdigit():
-                    self._sample(proc)
+    def poll(self) -> None:
+        for proc in Path("/proc").iterdir():
+            if proc.name.isdigit():
+                self._sample(proc)
 
     def _sample(self, proc: Path) -> None:
         try:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from tests.rig.authfile import write_auths
 from tests.rig.binaries import need_binary
 from tests.rig.names import repo_slug
-from tests.rig.oci import DEFAULT_PLATFORMS, Platform, SeedImage, seed
+from tests.rig.oci import SeedImage, seed
 from tests.rig.redis_server import RedisServer
 from tests.rig.registry import AUTH_KINDS, AuthKind, Registry
 
@@ -80,29 +81,7 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
 def seed_image(tmp_path: Path) -> SeedImage:
     """Factory: push a deterministic multi-platform test image, return its digest."""
     need_binary("skopeo")
-
-    def _seed(
-        registry: Registry,
-        repo: str,
-        tag: str,
-        version: str = "1",
-        platforms: Sequence[Platform] = DEFAULT_PLATFORMS,
-        *,
-        single: bool = False,
-        name: str = "demo",
-    ) -> str:
-        return seed(
-            registry,
-            repo,
-            tag,
-            version=version,
-            platforms=platforms,
-            tmp_path=tmp_path,
-            single=single,
-            name=name,
-        )
-
-    return _seed
+    return functools.partial(seed, tmp_path=tmp_path)
 
 
 @pytest.fixture

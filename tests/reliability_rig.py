@@ -12,13 +12,20 @@ from tests.cli_run import base_env
 from tests.rig.authfile import write_auths
 from tests.rig.registry import Registry
 
+
+def celery_limits(soft: int, hard: int, visibility: int) -> dict[str, str]:
+    """Task time limits and visibility timeout (seconds) for a test cluster; a busy lock is
+    tried again every second."""
+    return {
+        "IMGSYNC_TASK_SOFT_TIME_LIMIT": str(soft),
+        "IMGSYNC_TASK_TIME_LIMIT": str(hard),
+        "IMGSYNC_VISIBILITY_TIMEOUT": str(visibility),
+        "IMGSYNC_LOCK_RETRY_DELAY": "1",
+    }
+
+
 #: Short Celery limits for tests: copies here take seconds, so a lost task comes back fast.
-FAST_CELERY = {
-    "IMGSYNC_TASK_SOFT_TIME_LIMIT": "20",
-    "IMGSYNC_TASK_TIME_LIMIT": "25",
-    "IMGSYNC_VISIBILITY_TIMEOUT": "30",
-    "IMGSYNC_LOCK_RETRY_DELAY": "1",
-}
+FAST_CELERY = celery_limits(soft=20, hard=25, visibility=30)
 
 
 def expect_pairs(mappings: Iterable[str]) -> list[tuple[str, str]]:

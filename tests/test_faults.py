@@ -219,6 +219,50 @@ def record_run(name: str, planned: list[Planned], ran: Ran, *proxies: FaultProxy
     record(Figures(name, mappings=mappings, faults=faults, lost=lost, double_counted=doubled))
 
 
+@dataclass(frozen=True)
+class FaultRun:
+    """One run's cases, what it printed and reported, and how long it took."""
+
+    planned: list[Planned]
+    ran: Ran
+    elapsed: float
+
+    def results(self) -> dict[str, dict[str, Any]]:
+        """Each case's result by case name, once every mapping was reported exactly once."""
+        return by_destination(self.ran, self.planned)
+
+
+@dataclass(frozen=True)
+class Faulty:
+    """The rig of these tests: both proxies, the destination behind one, and a planner."""
+
+    env: dict[str, str]
+    plan: Callable[[list[Case]], list[Planned]]
+    destination: Registry
+    proxies: tuple[FaultProxy, FaultProxy]
+    tmp_path: Path
+
+    def run_embedded(self, name: str, cases: list[Case]) -> FaultRun:
+        """Plan ``cases``, sync them in one embedded run, record the figures as ``name``."""
+        planned = self.plan(cases)
+        mappings = [p.mapping for p in planned]
+        ran, elapsed = timed_sync(self.env, self.tmp_path / "report.json", mappings)
+        record_run(name, planned, ran, *self.proxies)
+        return FaultRun(planned, ran, elapsed)
+
+
+@pytest.fixture
+def faulty(
+    env: dict[str, str],
+    plan: Callable[[list[Case]], list[Planned]],
+    basic_registry: Registry,
+    source_proxy: FaultProxy,
+    dest_proxy: FaultProxy,
+    tmp_path: Path,
+) -> Faulty:
+    return Faulty(env, plan, basic_registry, (source_proxy, dest_proxy), tmp_path)
+
+
 def by_destination(ran: Ran, planned: list[Planned]) -> dict[str, dict[str, Any]]:
     assert ran.report is not None, ran.output
     assert_exactly_once(ran.report, [p.mapping for p in planned])
@@ -226,62 +270,42 @@ def by_destination(ran: Ran, planned: list[Planned]) -> dict[str, dict[str, Any]
 
 
 @pytest.mark.timeout(300)
-def test_retryable_faults_end_synced_within_the_retry_bounds(
-    env: dict[str, str],
-    plan: Callable[[list[Case]], list[Planned]],
-    basic_registry: Registry,
-    source_proxy: FaultProxy,
-    dest_proxy: FaultProxy,
-    tmp_path: Path,
-) -> None:
-    planned = plan(RETRYABLE)
+def test_retryable_faults_end_synced_within_the_retry_bounds(faulty: Faulty) -> None:
+    run = faulty.run_embedded("faults: retryable (embedded)", RETRYABLE)
 
-    ran, elapsed = timed_sync(env, tmp_path / "report.json", [p.mapping for p in planned])
-    record_run("faults: retryable (embedded)", planned, ran, source_proxy, dest_proxy)
-
-    assert ran.returncode == 0, ran.output
-    results = by_destination(ran, planned)
-    for item in planned:
+    assert run.ran.returncode == 0, run.ran.output
+    results = run.results()
+    for item in run.planned:
         result = results[item.case.name]
         assert result["status"] == "synced", (item.case.name, result)
         assert 1 <= result["attempts"] <= MAX_RETRIES + 1, (item.case.name, result)
         assert result["destination_digest"] == item.digest
-        assert head_digest(basic_registry, item.dest_repo, "v") == item.digest
+        assert head_digest(faulty.destination, item.dest_repo, "v") == item.digest
         assert item.rule.exhausted, f"{item.case.name}: injected {item.rule.injected} times"
     # Retry-After was honoured: two 2 s waits inside one attempt's digest check
     assert results["429-retry-after-on-digest-head"]["duration_s"] >= 3.5
     # a skopeo copy stalled past IMGSYNC_COPY_TIMEOUT was killed and tried again
     assert results["stall-on-blob-get"]["attempts"] >= 2
-    assert elapsed < RUN_BOUND
+    assert run.elapsed < RUN_BOUND
 
 
 @pytest.mark.timeout(200)
-def test_permanent_faults_fail_at_once_with_their_category(
-    env: dict[str, str],
-    plan: Callable[[list[Case]], list[Planned]],
-    basic_registry: Registry,
-    source_proxy: FaultProxy,
-    dest_proxy: FaultProxy,
-    tmp_path: Path,
-) -> None:
-    planned = plan(PERMANENT)
+def test_permanent_faults_fail_at_once_with_their_category(faulty: Faulty) -> None:
+    run = faulty.run_embedded("faults: permanent (embedded)", PERMANENT)
 
-    ran, elapsed = timed_sync(env, tmp_path / "report.json", [p.mapping for p in planned])
-    record_run("faults: permanent (embedded)", planned, ran, source_proxy, dest_proxy)
-
-    assert ran.returncode == 1, ran.output
-    results = by_destination(ran, planned)
-    for item in planned:
+    assert run.ran.returncode == 1, run.ran.output
+    results = run.results()
+    for item in run.planned:
         result = results[item.case.name]
         assert result["status"] == "failed", (item.case.name, result)
         assert result["error"]["category"] == item.case.category, (item.case.name, result)
         assert result["attempts"] == 1, (item.case.name, result)
         assert item.rule.injected >= 1, item.case.name
         if item.case.side == "dst":
-            assert head_digest(basic_registry, item.dest_repo, "v") is None
+            assert head_digest(faulty.destination, item.dest_repo, "v") is None
     # "at once": no mapping-level retry and no backoff; copies that fail take seconds
-    assert elapsed < 60, elapsed
-    assert "Traceback" not in ran.output
+    assert run.elapsed < 60, run.elapsed
+    assert "Traceback" not in run.ran.output
 
 
 #: A sample for the Celery path: task retries instead of the embedded retry loop.
@@ -297,26 +321,21 @@ CELERY_CASES = [
 @pytest.mark.celery
 @pytest.mark.timeout(240)
 def test_faults_on_celery_workers_end_as_in_embedded_mode(
-    env: dict[str, str],
-    plan: Callable[[list[Case]], list[Planned]],
-    redis_server: RedisServer,
-    basic_registry: Registry,
-    source_proxy: FaultProxy,
-    dest_proxy: FaultProxy,
-    tmp_path: Path,
+    faulty: Faulty, redis_server: RedisServer
 ) -> None:
-    planned = plan(CELERY_CASES)
+    planned = faulty.plan(CELERY_CASES)
+    env = faulty.env
     settings = {k: v for k, v in env.items() if k.startswith("IMGSYNC_") and "INSECURE" not in k}
     hosts = env["IMGSYNC_INSECURE_REGISTRIES"].split(",")
     auth = Path(env["REGISTRY_AUTH_FILE"])
     with (
         fresh_redis_db(redis_server) as url,
         running_cluster(
-            tmp_path / "c", broker=url, auth=auth, insecure=hosts, settings=settings
+            faulty.tmp_path / "c", broker=url, auth=auth, insecure=hosts, settings=settings
         ) as c,
     ):
         ran = c.sync([p.mapping for p in planned], timeout=RUN_BOUND)
-    record_run("faults: mixed (celery)", planned, ran, source_proxy, dest_proxy)
+    record_run("faults: mixed (celery)", planned, ran, *faulty.proxies)
 
     assert ran.returncode == 1, ran.output
     results = by_destination(ran, planned)
@@ -326,7 +345,7 @@ def test_faults_on_celery_workers_end_as_in_embedded_mode(
         assert (result["error"] or {}).get("category") == item.case.category, result
         assert item.rule.injected >= 1, item.case.name
         if item.case.status == "synced":
-            assert head_digest(basic_registry, item.dest_repo, "v") == item.digest
+            assert head_digest(faulty.destination, item.dest_repo, "v") == item.digest
             assert 1 <= result["attempts"] <= MAX_RETRIES + 1, result
         else:
             assert result["attempts"] == 1, result

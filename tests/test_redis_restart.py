@@ -44,7 +44,7 @@ from tests.celery_rig import (
     wait_until,
 )
 from tests.cli_run import Ran, authfile_for
-from tests.reliability_rig import assert_exactly_once, running_cluster
+from tests.reliability_rig import assert_exactly_once, celery_limits, running_cluster
 from tests.reliability_stats import Figures, mapping_counts, record
 from tests.rig.binaries import need_binary
 from tests.rig.inspect import head_digest
@@ -61,12 +61,7 @@ RATE = 300_000
 DOWN_S = 3.0
 #: Limits above any copy here even on a loaded machine; a short visibility timeout, so that
 #: the messages of a worker that died come back soon.
-LIMITS = {
-    "IMGSYNC_TASK_SOFT_TIME_LIMIT": "15",
-    "IMGSYNC_TASK_TIME_LIMIT": "18",
-    "IMGSYNC_VISIBILITY_TIMEOUT": "20",
-    "IMGSYNC_LOCK_RETRY_DELAY": "1",
-}
+LIMITS = celery_limits(soft=15, hard=18, visibility=20)
 VISIBILITY = float(LIMITS["IMGSYNC_VISIBILITY_TIMEOUT"])
 QUIET_S = 4.0
 #: How long the AOF run may take after the restart: the visibility timeout plus kombu's
@@ -96,6 +91,9 @@ class Scene:
     digests: list[str]
     destinations: list[str]
     basic: Registry
+    repo: str
+    #: The plain-http hosts workers must know: source, destination and the proxy.
+    hosts: tuple[str, ...]
 
     def written(self) -> list[str | None]:
         return [head_digest(self.basic, repo, "v") for repo in self.destinations]
@@ -125,25 +123,59 @@ def scene(
         f"{proxy.host}/{s}:v={basic_registry.host}/{d}:v"
         for s, d in zip(sources, destinations, strict=True)
     ]
-    return Scene(mappings, digests, destinations, basic_registry)
+    hosts = (anon_registry.host, basic_registry.host, proxy.host)
+    return Scene(mappings, digests, destinations, basic_registry, unique_repo, hosts)
 
 
 @contextlib.contextmanager
-def cluster_for(
-    server: RedisServer, tmp_path: Path, anon: Registry, basic: Registry, scene: Scene
-) -> Iterator[Cluster]:
-    auth = authfile_for(tmp_path / "auth.json", [basic])
-    proxy_host = scene.mappings[0].split("/", 1)[0]
-    hosts = [anon.host, basic.host, proxy_host]
+def cluster_for(server: RedisServer, tmp_path: Path, scene: Scene) -> Iterator[Cluster]:
+    auth = authfile_for(tmp_path / "auth.json", [scene.basic])
     with running_cluster(
         tmp_path / "cluster",
         broker=server.url,
         auth=auth,
-        insecure=hosts,
+        insecure=scene.hosts,
         workers=2,
         settings=LIMITS,
     ) as cluster:
         yield cluster
+
+
+@dataclass(frozen=True)
+class Restarted:
+    """A run whose Redis was stopped and started again while copies were running."""
+
+    server: RedisServer
+    cluster: Cluster
+    producer: Producer
+    run_id: str
+    #: The destination's request log position before the run.
+    mark: int
+    in_flight: int
+    crashed: list[str]
+
+    @property
+    def notes(self) -> str:
+        crashed = len(self.crashed)
+        return f"{self.in_flight} copies in flight, {crashed} worker(s) crashed (upstream bug)"
+
+
+@contextlib.contextmanager
+def restarted_mid_run(
+    server_type: type[RedisServer], tmp_path: Path, scene: Scene, *, restore: bool
+) -> Iterator[Restarted]:
+    """Two workers, the scene's run, Redis restarted mid-run, crashed workers replaced."""
+    need_binary("redis-server")
+    with (
+        server_type(workdir=tmp_path / "redis") as server,
+        cluster_for(server, tmp_path, scene) as cluster,
+    ):
+        mark = scene.basic.mark()
+        producer = cluster.start_producer(scene.mappings)
+        run_id = run_id_of(producer)
+        in_flight = restart_mid_run(server, run_id, cluster, scene.repo)
+        crashed = supervise(cluster, restarted_at=time.monotonic(), restore=restore)
+        yield Restarted(server, cluster, producer, run_id, mark, in_flight, crashed)
 
 
 def run_id_of(producer: Producer) -> str:
@@ -277,34 +309,20 @@ def figures(
 
 @pytest.mark.timeout(240)
 def test_persistent_redis_restart_mid_run_completes_every_mapping_once(
-    tmp_path: Path,
-    scene: Scene,
-    anon_registry: Registry,
-    basic_registry: Registry,
-    unique_repo: str,
+    tmp_path: Path, scene: Scene
 ) -> None:
-    need_binary("redis-server")
-    with (
-        AofRedisServer(workdir=tmp_path / "redis") as server,
-        cluster_for(server, tmp_path, anon_registry, basic_registry, scene) as cluster,
-    ):
-        mark = basic_registry.mark()
-        producer = cluster.start_producer(scene.mappings)
-        run_id = run_id_of(producer)
-        in_flight = restart_mid_run(server, run_id, cluster, unique_repo)
-        crashed = supervise(cluster, restarted_at=time.monotonic(), restore=True)
-        ran = wait_or_diagnose(producer, server, run_id, cluster, unique_repo)
+    with restarted_mid_run(AofRedisServer, tmp_path, scene, restore=True) as run:
+        ran = wait_or_diagnose(run.producer, run.server, run.run_id, run.cluster, scene.repo)
         if isinstance(ran, Missing):
             record(Figures("redis restart (AOF)", mappings=MAPPINGS, faults={"redis_restart": 1},
-                           lost=len(ran.where), hung=1, crashed=len(crashed),
+                           lost=len(ran.where), hung=1, crashed=len(run.crashed),
                            notes=f"messages lost in transit: {ran.where}"))  # fmt: skip
             pytest.xfail(f"{KOMBU_LOST}: mapping(s) {sorted(ran.where)} never came back")
-        settle(cluster, unique_repo, crashed, basic_registry)
-        puts = scene.tag_puts(mark)
-        notes = f"{in_flight} copies in flight, {len(crashed)} worker(s) crashed (upstream bug)"
-        figures("redis restart (AOF)", ran, scene, puts, crashed, notes)
+        settle(run.cluster, scene.repo, run.crashed, scene.basic)
+        puts = scene.tag_puts(run.mark)
+        figures("redis restart (AOF)", ran, scene, puts, run.crashed, run.notes)
 
-        assert ran.returncode == 0, ran.output + cluster.logs(tail=4000)
+        assert ran.returncode == 0, ran.output + run.cluster.logs(tail=4000)
         assert ran.report is not None
         assert_exactly_once(ran.report, scene.mappings)
         for result, digest in zip(ran.report["results"], scene.digests, strict=True):
@@ -317,24 +335,12 @@ def test_persistent_redis_restart_mid_run_completes_every_mapping_once(
 
 @pytest.mark.timeout(240)
 def test_redis_without_persistence_restarted_says_the_run_state_was_lost(
-    tmp_path: Path,
-    scene: Scene,
-    anon_registry: Registry,
-    basic_registry: Registry,
-    unique_repo: str,
+    tmp_path: Path, scene: Scene
 ) -> None:
-    need_binary("redis-server")
-    with (
-        RedisServer(workdir=tmp_path / "redis") as server,
-        cluster_for(server, tmp_path, anon_registry, basic_registry, scene) as cluster,
-    ):
-        mark = basic_registry.mark()
-        producer = cluster.start_producer(scene.mappings)
-        run_id = run_id_of(producer)
-        in_flight = restart_mid_run(server, run_id, cluster, unique_repo)
-        crashed = supervise(cluster, restarted_at=time.monotonic(), restore=False)
+    with restarted_mid_run(RedisServer, tmp_path, scene, restore=False) as run:
+        run_id = run.run_id
         started = time.monotonic()
-        lost_run = producer.wait(timeout=120)
+        lost_run = run.producer.wait(timeout=120)
         gave_up_after = time.monotonic() - started
 
         assert lost_run.returncode == 1, lost_run.output
@@ -344,14 +350,15 @@ def test_redis_without_persistence_restarted_says_the_run_state_was_lost(
         assert "Re-running the same sync is safe" in lost_run.stderr
         assert gave_up_after < 60, gave_up_after
 
-        settle(cluster, unique_repo, crashed, basic_registry)
+        settle(run.cluster, scene.repo, run.crashed, scene.basic)
         before = scene.written()
-        rerun = cluster.sync(scene.mappings, timeout=180)
-        puts = scene.tag_puts(mark)
-        notes = f"{in_flight} copies in flight, {len(crashed)} worker(s) crashed (upstream bug)"
-        figures("redis restart (no persistence) + re-run", rerun, scene, puts, crashed, notes)
+        rerun = run.cluster.sync(scene.mappings, timeout=180)
+        puts = scene.tag_puts(run.mark)
+        figures(
+            "redis restart (no persistence) + re-run", rerun, scene, puts, run.crashed, run.notes
+        )
 
-        assert rerun.returncode == 0, rerun.output + cluster.logs(tail=4000)
+        assert rerun.returncode == 0, rerun.output + run.cluster.logs(tail=4000)
         assert rerun.report is not None
         assert_exactly_once(rerun.report, scene.mappings)
         results = rerun.report["results"]

@@ -41,7 +41,7 @@ from tests.celery_rig import (
     wait_until,
 )
 from tests.cli_run import Ran, authfile_for
-from tests.reliability_rig import running_cluster
+from tests.reliability_rig import celery_limits, running_cluster
 from tests.reliability_stats import Figures, mapping_counts, record
 from tests.rig.inspect import head_digest
 from tests.rig.redis_server import RedisServer
@@ -56,12 +56,7 @@ SEED = int(os.environ.get("IMGSYNC_SOAK_SEED") or random.randrange(1 << 30))
 MAPPINGS = 4
 KINDS = ("pool-mid-copy", "pool-mid-copy", "pool-any", "worker")
 #: Short limits, so a whole worker's tasks come back within seconds (visibility timeout).
-LIMITS = {
-    "IMGSYNC_TASK_SOFT_TIME_LIMIT": "10",
-    "IMGSYNC_TASK_TIME_LIMIT": "12",
-    "IMGSYNC_VISIBILITY_TIMEOUT": "14",
-    "IMGSYNC_LOCK_RETRY_DELAY": "1",
-}
+LIMITS = celery_limits(soft=10, hard=12, visibility=14)
 VISIBILITY = float(LIMITS["IMGSYNC_VISIBILITY_TIMEOUT"])
 
 

@@ -9,16 +9,17 @@ seconds, so "kill in the middle of a copy" and "two runs at once" are determinis
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import re
 import signal
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import pytest
 
@@ -38,9 +39,11 @@ from tests.celery_rig import (
     wait_until,
 )
 from tests.cli_run import Ran, authfile_for, base_env, run_imgsync
+from tests.reliability_rig import celery_limits
 from tests.rig.binaries import in_ci, need_binary
 from tests.rig.fake_notify import FakeNotifyServer, fake_wpush
 from tests.rig.inspect import head_digest
+from tests.rig.poller import Poller
 from tests.rig.redis_server import RedisServer
 from tests.rig.registry import Registry
 from tests.rig.slow_proxy import SlowProxy
@@ -55,15 +58,38 @@ MB = 1_000_000
 #: Per-connection rate of the throttling proxy: a 2-platform image of 1 MB layers takes ~4 s.
 SLOW_RATE = 500_000
 #: Settings of the shared trio: limits far above any copy here, retries of a busy lock fast.
-TRIO_SETTINGS = {
-    "IMGSYNC_TASK_SOFT_TIME_LIMIT": "50",
-    "IMGSYNC_TASK_TIME_LIMIT": "60",
-    "IMGSYNC_VISIBILITY_TIMEOUT": "90",
-    "IMGSYNC_LOCK_RETRY_DELAY": "1",
-}
+TRIO_SETTINGS = celery_limits(soft=50, hard=60, visibility=90)
 
 
 # --------------------------------------------------------------------------- fixtures
+
+
+@dataclass
+class Slowed:
+    """A test's repository on the anonymous registry, read through the throttled proxy."""
+
+    proxy: SlowProxy
+    source: Registry
+    destination: Registry
+    repo: str
+    tmp_path: Path
+
+    def seed(self, tag: str, layer_size: int = MB) -> str:
+        """An image whose copy through the proxy takes seconds; its digest."""
+        return seed_sized(
+            self.source, self.repo, tag, tmp_path=self.tmp_path, layer_size=layer_size
+        )
+
+    def mapping(self, tag: str, destination: str) -> str:
+        """``proxy/repo:tag=destination`` (a full reference on the destination registry)."""
+        return f"{self.proxy.host}/{self.repo}:{tag}={destination}"
+
+    def mappings(self, tag: str, prefix: str, count: int) -> list[str]:
+        """``count`` copies of ``repo:tag`` to ``repo/<prefix><i>:tag`` on the destination."""
+        return [self.mapping(tag, self.to(f"{prefix}{i}", tag)) for i in range(count)]
+
+    def to(self, name: str, tag: str) -> str:
+        return dest_ref(self.destination, f"{self.repo}/{name}", tag)
 
 
 def cluster_env(
@@ -206,6 +232,45 @@ def make_cluster(
                 cluster.stop()
 
 
+@pytest.fixture
+def slowed(
+    slow: SlowProxy,
+    anon_registry: Registry,
+    basic_registry: Registry,
+    tmp_path: Path,
+    unique_repo: str,
+) -> Slowed:
+    return Slowed(slow, anon_registry, basic_registry, unique_repo, tmp_path)
+
+
+LimitedCluster = Callable[..., tuple[Slowed, Cluster]]
+
+
+@pytest.fixture
+def limited_cluster(
+    make_cluster: ClusterFactory,
+    slow_proxy: Callable[..., SlowProxy],
+    anon_registry: Registry,
+    basic_registry: Registry,
+    tmp_path: Path,
+    unique_repo: str,
+) -> LimitedCluster:
+    """Factory: a proxy throttled to ``rate_bps`` and a cluster of its own that knows it,
+    with the given task time limits and visibility timeout (seconds)."""
+
+    def _make(rate_bps: float, *, soft: int, hard: int, visibility: int) -> tuple[Slowed, Cluster]:
+        proxy = slow_proxy(anon_registry, rate_bps=rate_bps)
+        cluster = make_cluster(
+            insecure=(proxy.host,),
+            IMGSYNC_TASK_SOFT_TIME_LIMIT=str(soft),
+            IMGSYNC_TASK_TIME_LIMIT=str(hard),
+            IMGSYNC_VISIBILITY_TIMEOUT=str(visibility),
+        )
+        return Slowed(proxy, anon_registry, basic_registry, unique_repo, tmp_path), cluster
+
+    return _make
+
+
 @pytest.fixture(autouse=True)
 def _no_orphaned_skopeo(unique_repo: str) -> Iterator[None]:
     """Whatever a test killed, no skopeo copy of its images may outlive it."""
@@ -239,6 +304,12 @@ def manifest_puts(registry: Registry, repo: str, tag: str, since: int) -> int:
 
 def dest_ref(registry: Registry, repo: str, tag: str) -> str:
     return f"{registry.host}/{repo}:{tag}"
+
+
+def assert_copied_once(registry: Registry, repo: str, tag: str, digest: str, since: int) -> None:
+    """``repo:tag`` holds ``digest``, and its manifest was written once after ``since``."""
+    assert head_digest(registry, repo, tag) == digest
+    assert manifest_puts(registry, repo, tag, since) == 1
 
 
 def wait_for_copies(
@@ -291,8 +362,7 @@ def test_three_workers_share_one_queue(
     for i, result in enumerate(report["results"]):
         tag = tags[i % 4]
         assert result["source_digest"] == result["destination_digest"] == digests[tag]
-        assert head_digest(basic_registry, f"{unique_repo}/m{i:02d}", tag) == digests[tag]
-        assert manifest_puts(basic_registry, f"{unique_repo}/m{i:02d}", tag, mark) == 1
+        assert_copied_once(basic_registry, f"{unique_repo}/m{i:02d}", tag, digests[tag], mark)
 
 
 def trio_copies(trio: Cluster, repo: str) -> dict[int, int]:
@@ -301,62 +371,37 @@ def trio_copies(trio: Cluster, repo: str) -> dict[int, int]:
 
 
 @pytest.mark.timeout(120)
-def test_pool_process_killed_mid_copy_is_redelivered(
-    trio: Cluster,
-    slow: SlowProxy,
-    anon_registry: Registry,
-    basic_registry: Registry,
-    tmp_path: Path,
-    unique_repo: str,
-) -> None:
-    digest = seed_sized(anon_registry, unique_repo, "big", tmp_path=tmp_path, layer_size=MB)
-    mappings = [
-        f"{slow.host}/{unique_repo}:big={dest_ref(basic_registry, f'{unique_repo}/k{i}', 'big')}"
-        for i in range(3)
-    ]
-    mark = basic_registry.mark()
+def test_pool_process_killed_mid_copy_is_redelivered(trio: Cluster, slowed: Slowed) -> None:
+    digest = slowed.seed("big")
+    mappings = slowed.mappings("big", "k", 3)
+    mark = slowed.destination.mark()
     producer = trio.start_producer(mappings)
 
-    skopeo_pid, pool_pid = wait_for_copy(lambda: trio_copies(trio, unique_repo))
+    skopeo_pid, pool_pid = wait_for_copy(lambda: trio_copies(trio, slowed.repo))
     os.kill(pool_pid, signal.SIGKILL)
     wait_until(lambda: not alive(skopeo_pid), 5, "the killed pool process's skopeo to die")
 
     report = assert_report(trio.finish(producer), mappings)
     assert statuses(report) == ["synced"] * 3
     for i in range(3):
-        assert head_digest(basic_registry, f"{unique_repo}/k{i}", "big") == digest
-        assert manifest_puts(basic_registry, f"{unique_repo}/k{i}", "big", mark) == 1
+        assert_copied_once(slowed.destination, f"{slowed.repo}/k{i}", "big", digest, mark)
     assert f"pid:{pool_pid} exited with 'signal 9 (SIGKILL)'" in trio.logs()
 
 
 @pytest.mark.timeout(150)
 def test_whole_worker_killed_and_replaced_finishes_the_run(
-    make_cluster: ClusterFactory,
-    slow_proxy: Callable[..., SlowProxy],
-    anon_registry: Registry,
-    basic_registry: Registry,
-    tmp_path: Path,
-    unique_repo: str,
+    limited_cluster: LimitedCluster,
 ) -> None:
     """kombu restores unacked messages older than the visibility timeout when a worker starts."""
-    proxy = slow_proxy(anon_registry, rate_bps=SLOW_RATE)
-    visibility = 8.0
-    cluster = make_cluster(
-        insecure=(proxy.host,),
-        IMGSYNC_TASK_SOFT_TIME_LIMIT="6",
-        IMGSYNC_TASK_TIME_LIMIT="7",
-        IMGSYNC_VISIBILITY_TIMEOUT=str(int(visibility)),
-    )
-    digest = seed_sized(anon_registry, unique_repo, "v", tmp_path=tmp_path, layer_size=MB // 2)
-    mappings = [
-        f"{proxy.host}/{unique_repo}:v={dest_ref(basic_registry, f'{unique_repo}/d{i}', 'v')}"
-        for i in range(3)
-    ]
+    visibility = 8
+    slowed, cluster = limited_cluster(SLOW_RATE, soft=6, hard=7, visibility=visibility)
+    digest = slowed.seed("v", layer_size=MB // 2)
+    mappings = slowed.mappings("v", "d", 3)
     (first,) = cluster.start_workers(unique_name("doomed"), concurrency=2)
-    mark = basic_registry.mark()
+    mark = slowed.destination.mark()
     producer = cluster.start_producer(mappings)
 
-    copies = wait_for_copies(lambda: first.skopeo_pids(unique_repo), count=2)
+    copies = wait_for_copies(lambda: first.skopeo_pids(slowed.repo), count=2)
     killed = first.kill()
     killed_at = time.monotonic()
     wait_until(lambda: not any(map(alive, [*copies, *killed])), 5, "the worker to be dead")
@@ -370,26 +415,18 @@ def test_whole_worker_killed_and_replaced_finishes_the_run(
     # the doomed worker finished nothing: all three ran on the fresh one, two of them restored
     assert {r["worker"].split("@")[0] for r in report["results"]} == {fresh.name}
     for i in range(3):
-        assert head_digest(basic_registry, f"{unique_repo}/d{i}", "v") == digest
-        assert manifest_puts(basic_registry, f"{unique_repo}/d{i}", "v", mark) == 1
+        assert_copied_once(slowed.destination, f"{slowed.repo}/d{i}", "v", digest, mark)
     with cluster.redis() as client:  # the chord body acks just after it wrote the report
         wait_until(lambda: client.hlen("unacked") == 0, 10, "every message to be acked")
         assert client.llen(cluster.queue) == 0
 
 
 @pytest.mark.timeout(120)
-def test_two_producers_same_destination_copy_once(
-    trio: Cluster,
-    slow: SlowProxy,
-    anon_registry: Registry,
-    basic_registry: Registry,
-    tmp_path: Path,
-    unique_repo: str,
-) -> None:
-    digest = seed_sized(anon_registry, unique_repo, "v1", tmp_path=tmp_path, layer_size=MB)
-    destination = dest_ref(basic_registry, f"{unique_repo}/same", "v1")
-    mapping = [f"{slow.host}/{unique_repo}:v1={destination}"]
-    mark = basic_registry.mark()
+def test_two_producers_same_destination_copy_once(trio: Cluster, slowed: Slowed) -> None:
+    digest = slowed.seed("v1")
+    destination = slowed.to("same", "v1")
+    mapping = [slowed.mapping("v1", destination)]
+    mark = slowed.destination.mark()
 
     first = trio.start_producer(mapping)
     with trio.redis() as client:
@@ -403,8 +440,7 @@ def test_two_producers_same_destination_copy_once(
         assert result["source_digest"] == result["destination_digest"] == digest
         assert result["error"] is None
     assert reports[0]["run_id"] != reports[1]["run_id"]
-    assert manifest_puts(basic_registry, f"{unique_repo}/same", "v1", mark) == 1
-    assert head_digest(basic_registry, f"{unique_repo}/same", "v1") == digest
+    assert_copied_once(slowed.destination, f"{slowed.repo}/same", "v1", digest, mark)
 
 
 @pytest.mark.timeout(90)
@@ -439,8 +475,7 @@ def test_failed_mapping_still_runs_the_chord_body_and_notifies_once(
 
 @pytest.mark.timeout(120)
 def test_hard_time_limit_fails_one_mapping_and_notifies_once(
-    make_cluster: ClusterFactory,
-    slow_proxy: Callable[..., SlowProxy],
+    limited_cluster: LimitedCluster,
     wpush: FakeNotifyServer,
     anon_registry: Registry,
     basic_registry: Registry,
@@ -454,13 +489,8 @@ def test_hard_time_limit_fails_one_mapping_and_notifies_once(
     here; the test SIGSTOPs skopeo (a copy deaf to SIGTERM), which keeps the soft
     handler waiting out its grace period until the hard limit kills the pool process.
     """
-    proxy = slow_proxy(anon_registry, rate_bps=SLOW_RATE / 4)  # a ~16 s copy
-    cluster = make_cluster(
-        insecure=(proxy.host,),
-        IMGSYNC_TASK_SOFT_TIME_LIMIT="2",
-        IMGSYNC_TASK_TIME_LIMIT="4",
-        IMGSYNC_VISIBILITY_TIMEOUT="10",
-    )
+    slowed, cluster = limited_cluster(SLOW_RATE / 4, soft=2, hard=4, visibility=10)  # ~16 s copy
+    proxy = slowed.proxy
     (worker,) = cluster.start_workers(unique_name("limited"), concurrency=2)
     small = seed_image(anon_registry, unique_repo, "small", name=unique_repo)
     seed_sized(anon_registry, unique_repo, "huge", tmp_path=tmp_path, layer_size=MB)
@@ -533,29 +563,27 @@ def test_rabbitmq_broker_with_redis_result_backend(
         assert client.llen(cluster.queue) == 0  # and nothing went through Redis as a broker
 
 
-class RedisWatcher:
+class RedisWatcher(Poller):
     """Scans every key of a Redis database over and over while a run goes on."""
 
     def __init__(self, cluster: Cluster, secrets: list[str], marker: str) -> None:
+        super().__init__()
         self.cluster, self.secrets, self.marker = cluster, secrets, marker
         self.leaks: set[tuple[str, str]] = set()
         self.keys_with_marker: set[str] = set()
         self.scans = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._open = contextlib.ExitStack()
 
-    def __enter__(self) -> RedisWatcher:
-        self._thread.start()
-        return self
+    def __enter__(self) -> Self:
+        self._client = self._open.enter_context(self.cluster.redis())
+        return super().__enter__()
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
+        super().__exit__(*exc)
+        self._open.close()
 
-    def _loop(self) -> None:
-        with self.cluster.redis() as client:
-            while not self._stop.wait(0.05):
-                self.scan(client)
+    def poll(self) -> None:
+        self.scan(self._client)
 
     def scan(self, client: Any) -> None:
         for key, text in redis_texts(client):
@@ -567,18 +595,13 @@ class RedisWatcher:
 
 @pytest.mark.timeout(120)
 def test_no_secret_ever_reaches_redis(
-    trio: Cluster,
-    slow: SlowProxy,
-    anon_registry: Registry,
-    basic_registry: Registry,
-    token_registry: Registry,
-    tmp_path: Path,
-    unique_repo: str,
+    trio: Cluster, slowed: Slowed, basic_registry: Registry, token_registry: Registry
 ) -> None:
-    seed_sized(anon_registry, unique_repo, "s", tmp_path=tmp_path, layer_size=MB // 4)
+    unique_repo = slowed.repo
+    slowed.seed("s", layer_size=MB // 4)
     targets = [basic_registry, token_registry] * 5
     mappings = [
-        f"{slow.host}/{unique_repo}:s={dest_ref(target, f'{unique_repo}/n{i}', 's')}"
+        slowed.mapping("s", dest_ref(target, f"{unique_repo}/n{i}", "s"))
         for i, target in enumerate(targets)
     ]
     secrets = [DOCKERHUB_TOKEN, WPUSH_KEY, str(basic_registry.password)]
@@ -603,20 +626,14 @@ def test_no_secret_ever_reaches_redis(
 
 
 @pytest.mark.timeout(120)
-def test_no_wait_then_status_follows_the_run(
-    trio: Cluster,
-    slow: SlowProxy,
-    anon_registry: Registry,
-    basic_registry: Registry,
-    tmp_path: Path,
-    unique_repo: str,
-) -> None:
-    slow.rate_bps = SLOW_RATE / 2  # ~8 s copies: `status` must find the run still going
-    digest = seed_sized(anon_registry, unique_repo, "w", tmp_path=tmp_path, layer_size=MB)
+def test_no_wait_then_status_follows_the_run(trio: Cluster, slowed: Slowed) -> None:
+    unique_repo = slowed.repo
+    slowed.proxy.rate_bps = SLOW_RATE / 2  # ~8 s copies: `status` must find the run still going
+    digest = slowed.seed("w")
     mappings = [
-        f"{slow.host}/{unique_repo}:w={dest_ref(basic_registry, f'{unique_repo}/a', 'w')}",
-        f"{slow.host}/{unique_repo}:w={dest_ref(basic_registry, f'{unique_repo}/b', 'w')}",
-        f"{slow.host}/{unique_repo}:nope={dest_ref(basic_registry, f'{unique_repo}/c', 'w')}",
+        slowed.mapping("w", slowed.to("a", "w")),
+        slowed.mapping("w", slowed.to("b", "w")),
+        slowed.mapping("nope", slowed.to("c", "w")),
     ]
 
     enqueued = run_imgsync(["sync", "--no-wait", *mappings], trio.env, timeout=60)
@@ -640,7 +657,7 @@ def test_no_wait_then_status_follows_the_run(
     assert pairs(report) == expect_pairs(mappings)
     assert statuses(report) == ["synced", "synced", "failed"]
     assert report["results"][2]["error"]["category"] == "not_found"
-    assert head_digest(basic_registry, f"{unique_repo}/b", "w") == digest
+    assert head_digest(slowed.destination, f"{unique_repo}/b", "w") == digest
     console = run_imgsync(["status", run_id], trio.env, timeout=60)
     assert console.returncode == 1
     assert f"{unique_repo}/c" in console.stdout and "not_found" in console.stdout
@@ -739,26 +756,18 @@ def test_a_message_the_broker_lost_still_ends_the_run_with_one_report(
 
 @pytest.mark.timeout(120)
 def test_locks_live_as_long_as_the_time_limit_the_message_carries(
-    trio: Cluster,
-    slow: SlowProxy,
-    anon_registry: Registry,
-    basic_registry: Registry,
-    tmp_path: Path,
-    unique_repo: str,
+    trio: Cluster, slowed: Slowed
 ) -> None:
     """Celery enforces the producer's time limits (they travel in the message), so the
     destination lock must follow them, not the worker's own setting (60 s in the trio)."""
-    seed_sized(anon_registry, unique_repo, "big", tmp_path=tmp_path, layer_size=MB)
-    destination = dest_ref(basic_registry, f"{unique_repo}/ttl", "big")
+    slowed.seed("big")
+    destination = slowed.to("ttl", "big")
+    mapping = [slowed.mapping("big", destination)]
     producer = trio.start_producer(
-        [f"{slow.host}/{unique_repo}:big={destination}"],
-        IMGSYNC_TASK_TIME_LIMIT="30",
-        IMGSYNC_TASK_SOFT_TIME_LIMIT="25",
+        mapping, IMGSYNC_TASK_TIME_LIMIT="30", IMGSYNC_TASK_SOFT_TIME_LIMIT="25"
     )
-    wait_for_copy(lambda: trio_copies(trio, unique_repo))
+    wait_for_copy(lambda: trio_copies(trio, slowed.repo))
     with trio.redis() as client:
         ttl = client.ttl(f"imgsync:lock:{destination}")
     assert 60 < ttl <= 90  # the message's 30 s + 60 s, not the worker's 60 s + 60 s
-    assert statuses(
-        assert_report(trio.finish(producer), [f"{slow.host}/{unique_repo}:big={destination}"])
-    ) == ["synced"]
+    assert statuses(assert_report(trio.finish(producer), mapping)) == ["synced"]

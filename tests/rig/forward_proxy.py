@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
-from .http_relay import HEAD_LIMIT, Head, Upstream, pipe, read_head, relay_exchange
-from .loop_server import LoopServer, close_quietly
+from .http_relay import HEAD_LIMIT, Head, Upstream, read_head, relay_exchange
+from .loop_server import LoopServer, close_quietly, pipe
 from .ports import HOST
 
 Kind = Literal["forward", "tunnel", "refused"]

@@ -11,9 +11,8 @@ import asyncio
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
-from .loop_server import close_quietly
+from .loop_server import pipe
 
-CHUNK = 64 * 1024
 HEAD_LIMIT = 64 * 1024
 #: Connection-level headers a proxy must not pass on (RFC 9110 7.6.1), ``Connection`` included.
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "proxy-authorization"})
@@ -65,18 +64,6 @@ async def read_head(reader: asyncio.StreamReader) -> Head | None:
         return Head.parse(await reader.readuntil(b"\r\n\r\n"))
     except (asyncio.IncompleteReadError, asyncio.LimitOverrunError):
         return None
-
-
-async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """Copy one direction until EOF, then half-close the other side."""
-    try:
-        while data := await reader.read(CHUNK):
-            writer.write(data)
-            await writer.drain()
-        if writer.can_write_eof():
-            writer.write_eof()
-    except (ConnectionError, OSError):
-        close_quietly(writer)
 
 
 async def relay_exchange(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
@@ -17,6 +18,8 @@ from .ports import HOST
 
 #: asyncio's default limit for a line read from a stream.
 STREAM_LIMIT = 2**16
+#: Bytes a relay reads at a time.
+CHUNK = 64 * 1024
 
 
 class LoopServer:
@@ -103,3 +106,27 @@ class LoopServer:
 def close_quietly(writer: asyncio.StreamWriter) -> None:
     with contextlib.suppress(Exception):
         writer.close()
+
+
+async def pipe(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    *,
+    chunk_size: int = CHUNK,
+    pause: Callable[[int], float] | None = None,
+) -> None:
+    """Copy one direction until EOF, then half-close the other side.
+
+    ``pause(len(chunk))`` seconds are waited before each chunk is passed on (a throttle).
+    """
+    try:
+        while data := await reader.read(chunk_size):
+            delay = pause(len(data)) if pause is not None else 0.0
+            if delay:
+                await asyncio.sleep(delay)
+            writer.write(data)
+            await writer.drain()
+        if writer.can_write_eof():
+            writer.write_eof()
+    except (ConnectionError, OSError):
+        close_quietly(writer)

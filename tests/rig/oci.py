@@ -105,10 +105,24 @@ def image_config(name: str, version: str, platform: Platform, diff_id: str) -> d
     return config
 
 
-def write_image(layout: Path, name: str, version: str, platform: Platform) -> Descriptor:
-    """Write layer, config and manifest for one platform; return the manifest descriptor."""
-    tar = layer_tar(name, version, platform)
-    layer = write_blob(layout, gzip.compress(tar, compresslevel=6, mtime=0), OCI_LAYER_GZIP)
+def write_image(
+    layout: Path,
+    name: str,
+    version: str,
+    platform: Platform,
+    *,
+    tar: bytes | None = None,
+    compresslevel: int = 6,
+) -> Descriptor:
+    """Write layer, config and manifest for one platform; return the manifest descriptor.
+
+    The layer is :func:`layer_tar`'s unless ``tar`` is given (a big one compresses faster
+    at a lower ``compresslevel``).
+    """
+    tar = layer_tar(name, version, platform) if tar is None else tar
+    layer = write_blob(
+        layout, gzip.compress(tar, compresslevel=compresslevel, mtime=0), OCI_LAYER_GZIP
+    )
     config_json = image_config(name, version, platform, sha256_digest(tar))
     config = write_blob(layout, canonical_json(config_json), OCI_CONFIG)
     manifest = {
@@ -184,6 +198,24 @@ def push_layout(registry: Registry, layout: Path, repo: str, tag: str, tmp_path:
         )
     dest = f"docker://{registry.host}/{repo}:{tag}"
     skopeo_copy(f"oci:{layout}:{tag}", dest, dest_authfile=authfile).check()
+
+
+def push_index(
+    registry: Registry,
+    layout: Path,
+    entries: Sequence[tuple[Descriptor, Platform]],
+    ref: tuple[str, str],
+    tmp_path: Path,
+) -> str:
+    """Index the platform images ``entries`` in ``layout`` and push it as ``ref`` (repo, tag).
+
+    Returns the index digest.
+    """
+    repo, tag = ref
+    top = write_index(layout, entries)
+    write_layout_root(layout, top, tag)
+    push_layout(registry, layout, repo, tag, tmp_path)
+    return top.digest
 
 
 def seed(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 
-from .loop_server import LoopServer, close_quietly
+from .loop_server import LoopServer, close_quietly, pipe
 from .ports import HOST
 
 CHUNK = 16 * 1024
@@ -78,15 +78,5 @@ class SlowProxy(LoopServer):
             close_quietly(upstream_w)
 
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """Copy one direction until EOF, then half-close the other side."""
-        try:
-            while data := await reader.read(self.chunk_size):
-                pause = self.pause_for(len(data))
-                if pause:
-                    await asyncio.sleep(pause)
-                writer.write(data)
-                await writer.drain()
-            if writer.can_write_eof():
-                writer.write_eof()
-        except (ConnectionError, OSError):
-            close_quietly(writer)
+        """Copy one direction until EOF, each chunk slowed by :meth:`pause_for`."""
+        await pipe(reader, writer, chunk_size=self.chunk_size, pause=self.pause_for)
