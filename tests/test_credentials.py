@@ -1,4 +1,5 @@
-"""Auth file parsing, Docker Hub precedence and the private temporary auth file."""
+"""Auth file parsing (inline entries, helper names), Docker Hub precedence, the private
+temporary auth file. Running credential helpers: tests/test_credential_helpers.py."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from imgsync.adapters.auth_config import read_auth_config
 from imgsync.adapters.credentials import (
     Credential,
     CredentialStore,
@@ -136,23 +138,66 @@ def test_no_authfile_and_no_settings_means_no_credentials() -> None:
     assert store.secrets() == ()
 
 
-def test_helpers_are_ignored_with_a_warning_naming_the_registry(
+def test_helpers_and_store_are_read_by_registry_host(tmp_path: Path) -> None:
+    document = {
+        "auths": {"localhost:5000": {"auth": _b64("a:b")}},
+        "credsStore": "desktop",
+        "credHelpers": {
+            "https://123.dkr.ecr.us-east-1.amazonaws.com": "ecr-login",
+            "https://index.docker.io/v1/": "hub.v2_x",
+        },
+    }
+    config = read_auth_config(_write(tmp_path, document))
+    assert config.helpers == {
+        "123.dkr.ecr.us-east-1.amazonaws.com": "ecr-login",
+        "docker.io": "hub.v2_x",
+    }
+    assert config.store == "desktop"
+    assert [h.program for h in config.helpers_for("docker.io")] == [
+        "docker-credential-hub.v2_x",
+        "docker-credential-desktop",
+    ]
+    assert [h.program for h in config.helpers_for("localhost:5000")] == [
+        "docker-credential-desktop"
+    ]
+    assert config.inline("localhost:5000/x") == Credential("a", "b")
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"credsStore": "../../bin/sh"},
+        {"credsStore": 5},
+        {"credHelpers": {"reg.example": "a b"}},
+        {"credHelpers": {"reg.example": ""}},
+        {"credHelpers": ["ecr-login"]},
+    ],
+)
+def test_a_helper_name_that_is_no_program_name_is_a_config_error(
+    tmp_path: Path, document: dict[str, Any]
+) -> None:
+    path = _write(tmp_path, document)
+    with pytest.raises(ConfigError, match=r"credHelpers|credsStore") as caught:
+        read_auth_config(path)
+    assert str(path) in str(caught.value)
+
+
+def test_an_entry_without_password_warns_only_when_no_helper_holds_it(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     document = {
-        "auths": {"https://index.docker.io/v1/": {}, "localhost:5000": {"auth": _b64("a:b")}},
-        "credsStore": "desktop",
-        "credHelpers": {"123.dkr.ecr.us-east-1.amazonaws.com": "ecr-login"},
+        "auths": {"https://index.docker.io/v1/": {}, "ecr.example": {}, "bare.example": {}},
+        "credHelpers": {"ecr.example": "ecr-login"},
     }
     with caplog.at_level(logging.WARNING):
-        store = CredentialStore.load(
-            dockerhub_username=None, dockerhub_token=None, authfile=_write(tmp_path, document)
-        )
-    assert store.lookup("docker.io") is None
-    assert store.lookup("localhost:5000") == Credential("a", "b")
-    assert "123.dkr.ecr.us-east-1.amazonaws.com" in caplog.text
-    assert "https://index.docker.io/v1/" in caplog.text
-    assert "credsStore" in caplog.text
+        read_auth_config(_write(tmp_path, document))
+    assert "bare.example" in caplog.text
+    assert "index.docker.io" in caplog.text
+    assert "ecr.example" not in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        read_auth_config(_write(tmp_path, {**document, "credsStore": "desktop"}))
+    assert caplog.text == ""
 
 
 MALFORMED: list[tuple[str, Any, str]] = [

@@ -19,7 +19,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 #: How long a child gets between SIGTERM and SIGKILL.
@@ -51,6 +51,12 @@ def child_env() -> dict[str, str]:
     return {name: os.environ[name] for name in _PASSED_ENV if name in os.environ}
 
 
+def inherited_env(hidden: Collection[str]) -> dict[str, str]:
+    """Our whole environment minus ``hidden``: for programs that need the user's own
+    settings to work (credential helpers read ``AWS_*``, ``CLOUDSDK_*``, ``DBUS_*``)."""
+    return {name: value for name, value in os.environ.items() if name not in hidden}
+
+
 def _load_prctl() -> Callable[..., int] | None:
     """Resolve ``prctl`` before any fork: loading a library in a forked child can deadlock."""
     if not sys.platform.startswith("linux"):
@@ -71,16 +77,23 @@ class Finished:
     stderr: str
 
 
-def run(argv: Sequence[str], timeout: float) -> Finished:
-    """Run ``argv`` to completion with no stdin; kill its process group on timeout or interrupt.
+def run(
+    argv: Sequence[str],
+    timeout: float,
+    *,
+    stdin: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Finished:
+    """Run ``argv`` to completion; kill its process group on timeout or interrupt.
 
-    Raises :class:`subprocess.TimeoutExpired` (with the output so far) after
-    ``timeout`` seconds, once the group is dead; ``FileNotFoundError`` if the
-    program does not exist.
+    ``stdin`` is written to the child (none by default); ``env`` replaces
+    :func:`child_env`. Raises :class:`subprocess.TimeoutExpired` (with the output
+    so far) after ``timeout`` seconds, once the group is dead; ``FileNotFoundError``
+    if the program does not exist.
     """
-    child = _spawn(argv)
+    child = _spawn(argv, stdin is not None, env if env is not None else child_env())
     try:
-        stdout, stderr = child.communicate(timeout=timeout)
+        stdout, stderr = child.communicate(stdin, timeout=timeout)
     except subprocess.TimeoutExpired:
         stdout, stderr = _stop(child)
         raise subprocess.TimeoutExpired(argv, timeout, stdout, stderr) from None
@@ -90,17 +103,17 @@ def run(argv: Sequence[str], timeout: float) -> Finished:
     return Finished(child.returncode, stdout, stderr)
 
 
-def _spawn(argv: Sequence[str]) -> subprocess.Popen[str]:
+def _spawn(argv: Sequence[str], piped: bool, env: Mapping[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
         list(argv),
-        stdin=subprocess.DEVNULL,
+        stdin=subprocess.PIPE if piped else subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         encoding="utf-8",
         errors="replace",
         start_new_session=True,
-        env=child_env(),
+        env=dict(env),
         preexec_fn=_die_with_parent_hook(),  # noqa: PLW1509 - nothing else can set PDEATHSIG
     )
 

@@ -16,14 +16,14 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import requests
 
 from imgsync.adapters.challenge import challenge_error
 from imgsync.adapters.http_session import build_session
-from imgsync.adapters.ratelimit import Backoff, HttpRequest, QueryParams, RateLimit, Transport
+from imgsync.adapters.ratelimit import Backoff, HttpRequest, RateLimit, Transport
 from imgsync.adapters.registry_auth import Authenticator, json_object
 from imgsync.core.reference import ImageReference
 from imgsync.errors import AuthError, ImgsyncError, UnexpectedResponse
@@ -218,8 +218,6 @@ class RegistryClient:
         with self._slots:
             return self._transport.send(request, retries=retries)
 
-    def _get_token(
-        self, url: str, query: QueryParams, headers: Mapping[str, str]
-    ) -> requests.Response:
+    def _get_token(self, request: HttpRequest) -> requests.Response:
         """The token service gets the same retries as the registry itself."""
-        return self._transport.send(HttpRequest("GET", url, headers, query))
+        return self._transport.send(request)

@@ -19,11 +19,12 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
+from urllib.parse import urlencode
 
 import requests
 
 from imgsync.adapters.challenge import Challenge, challenge_of
-from imgsync.adapters.ratelimit import QueryParams
+from imgsync.adapters.ratelimit import HttpRequest
 from imgsync.errors import AuthError, UnexpectedResponse
 
 if TYPE_CHECKING:
@@ -34,8 +35,8 @@ log = logging.getLogger(__name__)
 DEFAULT_EXPIRES_IN = 60.0
 """Token lifetime when the token service does not say (Docker token spec)."""
 
-TokenFetch = Callable[[str, QueryParams, Mapping[str, str]], requests.Response]
-"""``(url, query, headers) -> response``: the client's retrying GET for the token service."""
+TokenFetch = Callable[[HttpRequest], requests.Response]
+"""The client's retrying send, for requests to the token service."""
 
 TokenKey = tuple[str, str, str]
 """``(realm, service, scope)``: a token is only valid for exactly this triple."""
@@ -231,12 +232,34 @@ class Authenticator:
     def _request_token(
         self, realm: str, service: str, scopes: tuple[str, ...]
     ) -> tuple[str, float]:
+        what = scopes[0] if len(scopes) == 1 else f"{len(scopes)} scopes ({scopes[0]}, …)"
+        log.debug("requesting token for %s as %s from %s", what, self.who, realm)
+        request = self._token_request(realm, service, scopes)
+        return parse_token_response(self._fetch(request), self.who, what)
+
+    def _token_request(self, realm: str, service: str, scopes: tuple[str, ...]) -> HttpRequest:
+        """A GET with Basic credentials (or none); an identity token goes by OAuth2 instead."""
+        credential = self._credential
+        if credential is not None and credential.identity_token:
+            return oauth_token_request(realm, service, scopes, credential.secret)
         query: dict[str, str | tuple[str, ...]] = {"scope": scopes}
         if service:
             query["service"] = service
-        headers = {}
-        if self._credential is not None:
-            headers["Authorization"] = basic_authorization(self._credential)
-        what = scopes[0] if len(scopes) == 1 else f"{len(scopes)} scopes ({scopes[0]}, …)"
-        log.debug("requesting token for %s as %s from %s", what, self.who, realm)
-        return parse_token_response(self._fetch(realm, query, headers), self.who, what)
+        headers = {"Authorization": basic_authorization(credential)} if credential else {}
+        return HttpRequest("GET", realm, headers, query)
+
+
+def oauth_token_request(
+    realm: str, service: str, scopes: Sequence[str], refresh_token: str
+) -> HttpRequest:
+    """Exchange an identity token as docker does: a form POST with ``grant_type=refresh_token``
+    (distribution ``registry/client/auth/session.go``, ``fetchTokenWithOAuth``)."""
+    form = {
+        "grant_type": "refresh_token",
+        "refresh_token": refresh_token,
+        "service": service,
+        "scope": " ".join(scopes),
+        "client_id": "imgsync",
+    }
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    return HttpRequest("POST", realm, headers, data=urlencode(form).encode("ascii"))

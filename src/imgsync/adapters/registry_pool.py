@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from imgsync.adapters.ratelimit import RateLimit
 from imgsync.adapters.registry import ANONYMOUS, QuotaObserver, RegistryClient, pull_scope
 from imgsync.core.reference import ImageReference
+from imgsync.errors import AuthError, ImgsyncError
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -51,16 +52,27 @@ class RegistryPool:
         self._max_requests = dict(max_requests or {})
         self._timeout, self._retries, self._pool_size = timeout, retries, pool_size
         self._clients: dict[str, RegistryClient] = {}
+        self._held: dict[str, Credential | None] = {}
+        self._retired: list[RegistryClient] = []
         self._lock = threading.Lock()
         self._helpers: ThreadPoolExecutor | None = None
 
     def client(self, registry: str) -> RegistryClient:
-        """The client for ``registry`` (created on first use, with its credential)."""
+        """The client for ``registry``, holding the registry's credential as of now."""
+        return self._current(registry)[0]
+
+    def _current(self, registry: str) -> tuple[RegistryClient, Credential | None]:
+        """The client and its credential; a changed credential (a rotated token, a helper's
+        new answer) gets a new client, and the old one is closed with the pool."""
+        credential = self._credentials.lookup(registry)
         with self._lock:
             client = self._clients.get(registry)
-            if client is None:
-                client = self._clients[registry] = self._create(registry)
-            return client
+            if client is None or self._held.get(registry) != credential:
+                if client is not None:
+                    self._retired.append(client)
+                client = self._clients[registry] = self._create(registry, credential)
+                self._held[registry] = credential
+            return client, credential
 
     def account_client(self, registry: str, credential: Credential | None) -> RegistryClient:
         """A client that uses ``credential`` (one of several accounts) instead of the default."""
@@ -68,11 +80,11 @@ class RegistryPool:
         with self._lock:
             client = self._clients.get(key)
             if client is None:
-                client = self._clients[key] = self._create(registry, credential)
+                account = credential or self._credentials.lookup(registry)
+                client = self._clients[key] = self._create(registry, account)
             return client
 
-    def _create(self, registry: str, credential: Credential | None = None) -> RegistryClient:
-        account = credential or self._credentials.lookup(registry)
+    def _create(self, registry: str, account: Credential | None) -> RegistryClient:
         observer = self._observer
         return RegistryClient(
             registry,
@@ -99,19 +111,38 @@ class RegistryPool:
         by_registry: dict[str, set[str]] = {}
         for ref in refs:
             by_registry.setdefault(ref.registry, set()).add(pull_scope(ref))
-        clients = [self.client(registry) for registry in by_registry]
+        found = {r: self._warm_up_client(r) for r in by_registry}
+        clients = {r: c for r, c in found.items() if c is not None}
         with ThreadPoolExecutor(WARM_UP_THREADS, thread_name_prefix="warm-up") as pool:
-            list(pool.map(RegistryClient.ping, clients))
+            list(pool.map(RegistryClient.ping, clients.values()))
             jobs = [
                 (client, chunk)
-                for client, scopes in zip(clients, by_registry.values(), strict=True)
-                for chunk in _chunks(sorted(scopes), TOKEN_BATCH)
+                for registry, client in clients.items()
+                for chunk in _chunks(sorted(by_registry[registry]), TOKEN_BATCH)
             ]
             list(pool.map(lambda job: job[0].prefetch_tokens(job[1]), jobs))
 
     def head_digest(self, ref: ImageReference) -> str | None:
-        """The digest of ``ref`` from its registry, ``None`` if it does not exist."""
+        """The digest of ``ref`` from its registry, ``None`` if it does not exist.
+
+        An auth failure right after the registry's credential changed (a rotated
+        ECR or GAR token) is retried once, with the new credential.
+        """
+        client, used = self._current(ref.registry)
+        try:
+            return client.head_digest(ref)
+        except AuthError:
+            if not self._credentials.fresh(ref.registry, used):
+                raise
         return self.client(ref.registry).head_digest(ref)
+
+    def _warm_up_client(self, registry: str) -> RegistryClient | None:
+        """None when the credential lookup fails (a broken credential helper): each
+        mapping's own request meets that error and reports it, as for a failed ping."""
+        try:
+            return self.client(registry)
+        except ImgsyncError:
+            return None
 
     def head_digests(self, refs: Sequence[ImageReference]) -> list[str | None]:
         """The digests of ``refs``, asked at the same time: a check of source and destination
@@ -145,7 +176,8 @@ class RegistryPool:
     def close(self) -> None:
         """Close every client; the pool can be reused afterwards (clients are recreated)."""
         with self._lock:
-            clients, self._clients = list(self._clients.values()), {}
+            clients, self._clients = [*self._clients.values(), *self._retired], {}
+            self._held, self._retired = {}, []
             helpers, self._helpers = self._helpers, None
         if helpers is not None:
             helpers.shutdown(wait=True)

@@ -17,10 +17,16 @@ import shlex
 import subprocess
 import tempfile
 from collections.abc import Iterable, Sequence
-from contextlib import ExitStack
+from contextlib import AbstractContextManager, ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 
-from imgsync.adapters.credentials import Credential, CredentialStore, registry_host
+from imgsync.adapters.credentials import (
+    Credential,
+    CredentialStore,
+    private_authfile,
+    registry_host,
+)
 from imgsync.adapters.process import Finished, run
 from imgsync.adapters.redact import redact
 from imgsync.core.reference import DOCKER_HUB, ImageReference
@@ -197,6 +203,25 @@ def _read_digest(path: Path) -> str | None:
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class CopyCredentials:
+    """One copy's credentials; a ``chosen`` source one (an account of several) came from
+    the caller, so it is not the store's to refresh."""
+
+    source: Credential | None
+    destination: Credential | None
+    chosen: bool = False
+
+    def given(self) -> list[Credential]:
+        return [c for c in (self.source, self.destination) if c is not None]
+
+
+def _authfile(
+    ref: ImageReference, credential: Credential | None
+) -> AbstractContextManager[Path | None]:
+    return private_authfile({registry_host(ref.registry): credential})
+
+
 class SkopeoCopier:
     """Copies one image (all architectures, digests preserved) between registries."""
 
@@ -227,16 +252,44 @@ class SkopeoCopier:
         The source is read by digest when it has one (that is what was
         compared); the destination is written by tag. ``source_credential``
         reads the source as one of several accounts (quota spreading).
+        Credentials are looked up for this copy; an ``auth`` failure right after
+        one changed (a rotated ECR or GAR token) is retried once with the new one.
         """
-        sources = self._credentials
-        if source_credential is not None:
-            sources = sources.with_overrides({source.registry: source_credential})
+        used = self._credentials_for(source, destination, source_credential)
+        try:
+            return self._copy_with(source, destination, used)
+        except CopyError as exc:
+            if exc.category is not Category.AUTH or not self._rotated(source, destination, used):
+                raise
+        log.warning("%s refused credentials that have changed since; retrying once", destination)
+        fresh = self._credentials_for(source, destination, source_credential)
+        return self._copy_with(source, destination, fresh)
+
+    def _credentials_for(
+        self, source: ImageReference, destination: ImageReference, chosen: Credential | None
+    ) -> CopyCredentials:
+        """This copy's credentials, asked now (a helper's answer is at most seconds old)."""
+        lookup = self._credentials.lookup
+        return CopyCredentials(
+            chosen or lookup(source.name), lookup(destination.name), chosen is not None
+        )
+
+    def _rotated(
+        self, source: ImageReference, destination: ImageReference, used: CopyCredentials
+    ) -> bool:
+        """Whether either side's credential is another one now (both sides are asked)."""
+        changed = self._credentials.fresh(destination.name, used.destination)
+        return (not used.chosen and self._credentials.fresh(source.name, used.source)) or changed
+
+    def _copy_with(
+        self, source: ImageReference, destination: ImageReference, used: CopyCredentials
+    ) -> str | None:
         with ExitStack() as stack:
             work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="imgsync-copy-")))
-            src_auth = stack.enter_context(sources.authfile([source.name]))
-            dst_auth = stack.enter_context(self._credentials.authfile([destination.name]))
+            src_auth = stack.enter_context(_authfile(source, used.source))
+            dst_auth = stack.enter_context(_authfile(destination, used.destination))
             argv = self.argv(source, destination, src_auth, dst_auth, work / "digest")
-            self._execute(argv, sources)
+            self._execute(argv, used.given())
             digest = _read_digest(work / "digest")
         log.info("copied %s to %s (%s)", source, destination, digest or "no digest")
         return digest
@@ -265,8 +318,9 @@ class SkopeoCopier:
             return [*flags, f"--{side}-no-creds"]
         return [*flags, f"--{side}-authfile", str(authfile)]
 
-    def _execute(self, argv: Sequence[str], store: CredentialStore | None = None) -> None:
-        secrets = (store or self._credentials).secrets()
+    def _execute(self, argv: Sequence[str], used: Sequence[Credential] = ()) -> None:
+        forms = (form for credential in used for form in credential.secret_forms())
+        secrets = tuple(dict.fromkeys((*forms, *self._credentials.secrets())))
         log.debug("running %s", shlex.join(_shown(argv, secrets)))
         finished = _run(argv, self._timeout, secrets=secrets)
         if finished.returncode != 0:

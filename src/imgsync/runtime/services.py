@@ -6,16 +6,20 @@ process, so a mapping is synced by the very same objects wherever it runs.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from imgsync.adapters.credentials import Credential, CredentialStore, read_authfile
+from imgsync.adapters.auth_config import WatchedAuthFile
+from imgsync.adapters.credential_helper import HelperCache
+from imgsync.adapters.credentials import Credential, CredentialStore
 from imgsync.adapters.log_redaction import KNOWN_SECRETS
 from imgsync.adapters.notify import Notifier, build_notifiers
 from imgsync.adapters.quota_board import MemoryQuotaBoard, QuotaBoard
 from imgsync.adapters.registry_api import ManifestPool
 from imgsync.adapters.skopeo import SkopeoCopier
 from imgsync.config.secrets import account_pair
-from imgsync.config.settings import RegistryOptions, Settings
+from imgsync.config.settings import Settings
+from imgsync.config.variables import ENV_VARS
 from imgsync.core.reference import DOCKER_HUB
 from imgsync.runtime.quota_gate import QuotaGate
 
@@ -34,16 +38,40 @@ class Services:
 
 
 def load_credentials(settings: Settings) -> CredentialStore:
-    """The auth file and DOCKERHUB_*, with the sync file's per-registry credentials on top."""
+    """Settings' credentials over the auth files; helpers asked per copy, secrets masked.
+
+    A registry's own ``authfile`` in the sync file comes after its named variables
+    and instead of its first ``accounts:`` entry, as the default credential.
+    """
     token = settings.dockerhub_token.get_secret_value() if settings.dockerhub_token else None
+    helpers = credential_helpers()
     store = CredentialStore.load(
         dockerhub_username=settings.dockerhub_username,
         dockerhub_token=token,
         authfile=settings.authfile,
+        helpers=helpers,
     )
-    found = {host: _credential(host, o) for host, o in settings.registries.items()}
-    firsts = {host: accounts[0] for host, accounts in account_lists(settings).items()}
-    return store.with_overrides({**firsts, **{h: c for h, c in found.items() if c is not None}})
+    named = _named_credentials(settings)
+    files = _registry_files(settings, helpers, named)
+    firsts = {h: a[0] for h, a in account_lists(settings).items() if h not in files}
+    return store.with_registry_files(files).with_overrides({**firsts, **named})
+
+
+def _registry_files(
+    settings: Settings, helpers: HelperCache, named: Mapping[str, Credential]
+) -> dict[str, WatchedAuthFile]:
+    """The sync file's per-registry auth files (read now: a broken one stops the run)."""
+    return {
+        host: WatchedAuthFile(options.authfile, helpers.on_secret)
+        for host, options in settings.registries.items()
+        if options.authfile is not None and host not in named
+    }
+
+
+def credential_helpers() -> HelperCache:
+    """Helper answers of this process: their secrets join the log mask the moment they
+    arrive; helpers see our environment without imgsync's own variables (its tokens)."""
+    return HelperCache(hidden=frozenset(ENV_VARS), on_secret=KNOWN_SECRETS.add)
 
 
 def account_lists(settings: Settings) -> dict[str, tuple[Credential, ...]]:
@@ -64,13 +92,13 @@ def _pair(text: str) -> Credential:
     return Credential(*account_pair(text))
 
 
-def _credential(host: str, options: RegistryOptions) -> Credential | None:
-    """A registry's own credential: named env vars, else its own auth file's entry."""
-    if options.username and options.password:
-        return Credential(options.username, options.password.get_secret_value())
-    if options.authfile is not None:
-        return CredentialStore(read_authfile(options.authfile)).lookup(host)
-    return None
+def _named_credentials(settings: Settings) -> dict[str, Credential]:
+    """Registries' credentials from the variables the sync file names."""
+    return {
+        host: Credential(options.username, options.password.get_secret_value())
+        for host, options in settings.registries.items()
+        if options.username and options.password
+    }
 
 
 def insecure_hosts(settings: Settings) -> tuple[str, ...]:
