@@ -41,10 +41,26 @@ def split_list(text: str) -> tuple[str, ...]:
     return tuple(p.strip() for p in parts if p.strip())
 
 
-def default_authfile(home: Path) -> Path | None:
-    """``~/.docker/config.json`` when it exists: the file docker, podman and skopeo share."""
-    candidate = home / ".docker" / "config.json"
-    return candidate if candidate.is_file() else None
+def default_authfile(home: Path, environ: Mapping[str, str] | None = None) -> Path | None:
+    """The first auth file that exists where podman, skopeo and docker keep logins.
+
+    The order is containers/image's (``containers-auth.json(5)``): ``podman login``'s
+    ``$XDG_RUNTIME_DIR/containers/auth.json``, then ``$XDG_CONFIG_HOME/containers/auth.json``,
+    then docker's ``$DOCKER_CONFIG/config.json`` (``~/.docker/config.json``).
+    """
+    return next(
+        (path for path in _authfile_candidates(home, environ or {}) if path.is_file()), None
+    )
+
+
+def _authfile_candidates(home: Path, environ: Mapping[str, str]) -> list[Path]:
+    runtime, config = environ.get("XDG_RUNTIME_DIR"), environ.get("XDG_CONFIG_HOME")
+    docker = Path(environ["DOCKER_CONFIG"]) if environ.get("DOCKER_CONFIG") else home / ".docker"
+    return [
+        *([Path(runtime) / "containers" / "auth.json"] if runtime else []),
+        (Path(config) if config else home / ".config") / "containers" / "auth.json",
+        docker / "config.json",
+    ]
 
 
 def parse_minimums(value: object) -> object:
@@ -176,7 +192,7 @@ class Settings(BaseModel):
             if raw:
                 values[field_name] = split_list(raw) if field_name in _LIST_FIELDS else raw
         if "authfile" not in values:
-            values["authfile"] = default_authfile(home or Path.home())
+            values["authfile"] = default_authfile(home or Path.home(), env)
         return cls.build(values)
 
     def with_config_file(self, environ: Mapping[str, str] | None = None) -> Settings:

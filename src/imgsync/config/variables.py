@@ -51,7 +51,8 @@ VARIABLES: tuple[Variable, ...] = (
         "REGISTRY_AUTH_FILE",
         "authfile",
         "auth file for any registry",
-        "`~/.docker/config.json` if present",
+        "the first that exists of `$XDG_RUNTIME_DIR/containers/auth.json`, "
+        "`~/.config/containers/auth.json`, `$DOCKER_CONFIG/config.json` (`~/.docker/config.json`)",
     ),
     Variable("IMGSYNC_DEST_PREFIX", "dest_prefix", "destination for bare sources"),
     Variable(
