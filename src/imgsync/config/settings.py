@@ -109,6 +109,7 @@ class Settings(BaseModel):
     dockerhub_token: SecretStr | None = None
     authfile: Path | None = None
     dest_prefix: str | None = None
+    dest_template: str | None = None
     insecure_registries: tuple[str, ...] = ()
     concurrency: int = Field(default=8, ge=1, le=256)
     check_concurrency: int = Field(default=32, ge=1, le=512)
@@ -168,6 +169,14 @@ class Settings(BaseModel):
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:
         return value.strip() or None if value is not None else None
+
+    @field_validator("dest_template")
+    @classmethod
+    def _template(cls, value: str | None) -> str | None:
+        from imgsync.core.path_template import optional_template
+
+        template = optional_template(value)
+        return str(template) if template else None
 
     @classmethod
     def from_env(

@@ -15,7 +15,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from imgsync.core.path_template import parse_path_template
 from imgsync.core.refparse import parse_reference
+from imgsync.core.registry_profile import profile_named
 from imgsync.core.semrange import parse_range
 from imgsync.core.tagselect import compile_pattern
 from imgsync.errors import InvalidReference
@@ -75,6 +77,15 @@ def _reference(text: str) -> str:
     return text
 
 
+def _template(text: str) -> str:
+    """A destination template, written the one way (``flat`` → ``flat:_``)."""
+    return str(parse_path_template(text))
+
+
+def _profile(text: str) -> str:
+    return profile_named(text).name
+
+
 def _host(text: str) -> str:
     """A registry host as references spell it (``index.docker.io`` → ``docker.io``)."""
     try:
@@ -94,6 +105,8 @@ PlatformText = Annotated[str, AfterValidator(_platform)]
 Platforms = Annotated[tuple[PlatformText, ...] | None, BeforeValidator(_platforms)]
 Reference = Annotated[str, AfterValidator(_reference)]
 RegistryHost = Annotated[str, AfterValidator(_host)]
+Template = Annotated[str, AfterValidator(_template)]
+ProfileName = Annotated[str, AfterValidator(_profile)]
 
 
 class _Strict(BaseModel):
@@ -104,6 +117,7 @@ class Defaults(_Strict):
     """Settings every image entry inherits; the run-wide ones override the environment."""
 
     dest_prefix: str | None = None
+    dest_template: Template | None = None
     platforms: Platforms = None
     prune: bool = False
     concurrency: int | None = Field(default=None, ge=1, le=256)
@@ -129,7 +143,9 @@ class RegistrySpec(_Strict):
 
     ``rate_limit_min`` keeps that many pulls of the registry's quota untouched
     (copies beyond it end ``deferred``); ``accounts`` spreads copies over several
-    accounts, each with its own quota.
+    accounts, each with its own quota. ``dest_template`` lays out destinations made
+    from a prefix on this registry; ``profile`` and ``max_depth`` say what it accepts
+    (:mod:`imgsync.core.registry_profile`), for hosts the built-in table does not know.
     """
 
     username_env: EnvName | None = None
@@ -140,6 +156,9 @@ class RegistrySpec(_Strict):
     concurrency: int | None = Field(default=None, ge=1, le=512)
     rate_limit_min: int | None = Field(default=None, ge=0)
     accounts: tuple[AccountSpec, ...] = ()
+    dest_template: Template | None = None
+    profile: ProfileName | None = None
+    max_depth: int | None = Field(default=None, ge=1, le=64)
 
     @model_validator(mode="after")
     def _pairs(self) -> RegistrySpec:
@@ -189,6 +208,7 @@ class ImageSpec(_Strict):
     destinations: Annotated[tuple[Reference, ...], BeforeValidator(_one_or_many)] = ()
     platforms: Platforms = None
     prune: bool | None = None
+    dest_template: Template | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -201,6 +221,11 @@ class ImageSpec(_Strict):
             raise ValueError("an image needs a source (or is a 'src=dst' mapping string)")
         if self.mapping is not None and (self.tags or self.destinations):
             raise ValueError("a mapping string takes no tags or destinations")
+        if self.dest_template is not None and self.destinations:
+            raise ValueError(
+                "dest_template names destinations made from dest_prefix; "
+                "this entry lists its destinations"
+            )
         if self.source is not None:
             _check_source(self)
         return self

@@ -10,7 +10,7 @@ point at the file too.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +25,13 @@ from imgsync.config.syncfile import (
     TagSpec,
 )
 from imgsync.config.yamllines import KeyPath, dotted, line_of, load_yaml
+from imgsync.core.destination_rules import DestinationRules
+from imgsync.core.path_template import optional_template, parse_path_template
 from imgsync.core.plan import ImageRule, Where
 from imgsync.core.platforms import Platform, parse_platform
 from imgsync.core.reference import ImageReference
 from imgsync.core.refparse import parse_reference
+from imgsync.core.registry_profile import ProfileTable, overridden
 from imgsync.core.semrange import parse_range
 from imgsync.core.tagselect import TagSelector, compile_pattern
 from imgsync.errors import ConfigError
@@ -45,11 +48,30 @@ _MODELS: dict[tuple[str, ...], type[BaseModel]] = {
 
 @dataclass(frozen=True, slots=True)
 class SyncFile:
-    """A validated sync file: the schema (for settings) and the rules (for the plan)."""
+    """A validated sync file: the schema (for settings) and the rules (for the plan).
+
+    ``destinations``: the file's registry profiles and templates, ``defaults.dest_template``
+    as the fallback (the command line's template serves when that is unset).
+    """
 
     path: Path
     spec: SyncFileSpec
     rules: tuple[ImageRule, ...]
+    destinations: DestinationRules = field(default_factory=DestinationRules)
+
+    def entry_rules(self, command_line_template: str | None) -> DestinationRules:
+        """For the file's entries: ``defaults.dest_template``, else the command line's."""
+        if self.destinations.fallback is not None:
+            return self.destinations
+        return replace(self.destinations, fallback=optional_template(command_line_template))
+
+
+def command_line_rules(
+    sync_file: SyncFile | None, command_line_template: str | None
+) -> DestinationRules:
+    """For command-line mappings: the file's registries, the command line's template."""
+    base = sync_file.destinations if sync_file is not None else DestinationRules()
+    return replace(base, fallback=optional_template(command_line_template))
 
 
 def load_sync_file(path: Path) -> SyncFile:
@@ -63,7 +85,24 @@ def load_sync_file(path: Path) -> SyncFile:
         raise ConfigError(describe(exc, path, lines)) from None
     spec = _resolve_authfiles(spec, path.absolute().parent)
     rules = tuple(_rule(spec, index, path, lines) for index in range(len(spec.images)))
-    return SyncFile(path, spec, rules)
+    return SyncFile(path, spec, rules, destination_rules(spec))
+
+
+def destination_rules(spec: SyncFileSpec) -> DestinationRules:
+    """Per-registry profiles and templates, with the defaults' template as fallback."""
+    registries = spec.registries.items()
+    profiles = {
+        host.lower(): overridden(host, r.profile, r.max_depth)
+        for host, r in registries
+        if r.profile or r.max_depth
+    }
+    templates = {
+        host.lower(): parse_path_template(r.dest_template)
+        for host, r in registries
+        if r.dest_template
+    }
+    fallback = optional_template(spec.defaults.dest_template)
+    return DestinationRules(ProfileTable(profiles), templates, fallback)
 
 
 def describe(exc: ValidationError, path: Path, lines: dict[KeyPath, int]) -> str:
@@ -126,9 +165,14 @@ def _rule(spec: SyncFileSpec, index: int, path: Path, lines: dict[KeyPath, int])
     image, defaults = spec.images[index], spec.defaults
     where = _where(path, lines, ("images", index))
     prune = defaults.prune if image.prune is None else image.prune
+    template = optional_template(image.dest_template)
     if image.mapping is not None:
         return ImageRule(
-            where, mapping=image.mapping, prune=prune, dest_prefix=defaults.dest_prefix
+            where,
+            mapping=image.mapping,
+            prune=prune,
+            dest_prefix=defaults.dest_prefix,
+            dest_template=template,
         )
     source = parse_reference(str(image.source), default_tag=None)
     platforms = image.platforms if image.platforms is not None else defaults.platforms
@@ -140,6 +184,7 @@ def _rule(spec: SyncFileSpec, index: int, path: Path, lines: dict[KeyPath, int])
         platforms=platform_tuple(platforms),
         prune=prune,
         dest_prefix=defaults.dest_prefix,
+        dest_template=template,
     )
 
 

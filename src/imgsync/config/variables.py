@@ -56,6 +56,12 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable("IMGSYNC_DEST_PREFIX", "dest_prefix", "destination for bare sources"),
     Variable(
+        "IMGSYNC_DEST_TEMPLATE",
+        "dest_template",
+        "how a bare source's path is laid out under the prefix: `path`, `last` or `flat:SEP`",
+        "`path`",
+    ),
+    Variable(
         "IMGSYNC_INSECURE_REGISTRIES",
         "insecure_registries",
         "plain-http registries, `host:port` comma list",

@@ -24,7 +24,10 @@ Rules:
   error, since nobody but Docker can push to ``library/``. Only what the user
   wrote counts: an explicit ``library/x`` is taken at its word.
 - With ``dest_prefix`` (a registry host plus optional path) an item may be a bare
-  source, copied to ``<prefix>/<source path without library/>:<tag>``.
+  source, copied to ``<prefix>/<source path without library/>:<tag>``, the path laid
+  out by the destination template (:mod:`imgsync.core.destination_rules`).
+- Every destination must fit its registry's profile (path depth): a plan that ACR
+  Personal would refuse fails here, naming the template that would fit.
 - Two items writing the same destination (after normalisation) are an error.
 - At most :data:`MAX_ITEMS` items per run: every item costs real work (a HEAD
   request, maybe a copy), and the cap keeps a runaway or hostile input (a megabyte
@@ -37,6 +40,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from imgsync.core.destination_rules import DestinationRules
 from imgsync.core.item import SyncItem
 from imgsync.core.mapping_problem import MappingProblem
 from imgsync.core.reference import DOCKER_HUB, ImageReference
@@ -58,6 +62,7 @@ class _Rules:
 
     hub_user: str | None
     prefix: str | None
+    dest: DestinationRules
 
 
 class _ItemError(Exception):
@@ -85,13 +90,15 @@ def parse_mappings(
     *,
     dockerhub_user: str | None = None,
     dest_prefix: str | None = None,
+    dest_rules: DestinationRules | None = None,
 ) -> list[SyncItem]:
     """Parse every item or raise one InvalidMapping listing all problems.
 
     A bad ``dockerhub_user`` or ``dest_prefix`` raises ConfigError: it is the
-    configuration that is wrong, not any item.
+    configuration that is wrong, not any item. ``dest_rules`` (templates, profiles)
+    defaults to the built-in profiles and the ``path`` template.
     """
-    rules = _Rules(_hub_user(dockerhub_user), _prefix(dest_prefix))
+    rules = _rules(dockerhub_user, dest_prefix, dest_rules)
     joined = text if isinstance(text, str) else "\n".join(text)
     items = split_items(joined)
     _check_count(items)
@@ -103,7 +110,11 @@ def parse_mappings(
 
 
 def parse_item(
-    text: str, *, dockerhub_user: str | None = None, dest_prefix: str | None = None
+    text: str,
+    *,
+    dockerhub_user: str | None = None,
+    dest_prefix: str | None = None,
+    dest_rules: DestinationRules | None = None,
 ) -> SyncItem:
     """One item read as :func:`parse_mappings` reads it; ValueError with the reason if wrong.
 
@@ -111,9 +122,13 @@ def parse_item(
     file's line, so it needs the reason alone rather than a positioned list.
     """
     try:
-        return _parse_item(text, _Rules(_hub_user(dockerhub_user), _prefix(dest_prefix)))
+        return _parse_item(text, _rules(dockerhub_user, dest_prefix, dest_rules))
     except _ItemError as exc:
         raise ValueError(str(exc)) from None
+
+
+def _rules(hub_user: str | None, prefix: str | None, dest: DestinationRules | None) -> _Rules:
+    return _Rules(_hub_user(hub_user), _prefix(prefix), dest or DestinationRules())
 
 
 def _check_count(items: list[tuple[int, str]]) -> None:
@@ -140,9 +155,14 @@ def _parse_all(
 def _parse_item(text: str, rules: _Rules) -> SyncItem:
     source_text, destination_text = _sides(text)
     source = _reference("source", source_text, default_tag="latest")
+    prefix = rules.prefix if destination_text is None else None
     if destination_text is None:
-        destination_text = _prefixed(source, rules.prefix)
-    return SyncItem(source, _destination(source, destination_text, rules.hub_user))
+        destination_text = _prefixed(source, rules)
+    item = SyncItem(source, _destination(source, destination_text, rules.hub_user))
+    problem = rules.dest.problem(item.destination, prefix, source.short_path)
+    if problem is not None:
+        raise _ItemError(problem)
+    return item
 
 
 def _sides(text: str) -> tuple[str, str | None]:
@@ -157,10 +177,10 @@ def _sides(text: str) -> tuple[str, str | None]:
     return source, destination if equals else None
 
 
-def _prefixed(source: ImageReference, prefix: str | None) -> str:
-    if prefix is None:
+def _prefixed(source: ImageReference, rules: _Rules) -> str:
+    if rules.prefix is None:
         raise _ItemError("no destination: write <source>=<destination> or set a destination prefix")
-    return f"{prefix}/{source.short_path}"
+    return rules.dest.prefixed(rules.prefix, source.short_path)
 
 
 def _destination(source: ImageReference, text: str, hub_user: str | None) -> ImageReference:

@@ -18,8 +18,10 @@ from dataclasses import dataclass, field, replace
 from typing import Annotated, Any
 
 from imgsync.core.codec import FromText
+from imgsync.core.destination_rules import DestinationRules
 from imgsync.core.item import SyncItem
 from imgsync.core.mapping import parse_item
+from imgsync.core.path_template import PathTemplate
 from imgsync.core.platforms import Platform
 from imgsync.core.reference import ImageReference
 from imgsync.core.refparse import parse_reference
@@ -53,6 +55,8 @@ class ImageRule:
     platforms: tuple[Platform, ...] | None = None
     prune: bool = False
     dest_prefix: str | None = None
+    dest_template: PathTemplate | None = None
+    dest_rules: DestinationRules = field(default_factory=DestinationRules)
 
 
 def parse_repository(text: str) -> ImageReference:
@@ -102,14 +106,19 @@ def expand(
     list_tags: TagLister,
     dockerhub_user: str | None = None,
     dest_prefix: str | None = None,
+    dest_rules: DestinationRules | None = None,
     extra: Sequence[SyncItem] = (),
 ) -> Plan:
     """Expand every rule, then check that no two items write the same destination.
 
     ``dest_prefix`` (from the command line or environment) serves rules whose
-    file gives none; ``extra`` are the command line's own mapping items.
+    file gives none; ``dest_rules`` name and check destinations (each rule's own
+    template first); ``extra`` are the command line's own mapping items. Every
+    rule's destinations are checked before any tag list is read.
     """
-    rules = [r if r.dest_prefix else replace(r, dest_prefix=dest_prefix) for r in rules]
+    rules = [_completed(rule, dest_prefix, dest_rules or DestinationRules()) for rule in rules]
+    for rule in rules:
+        _probe_destinations(rule, dockerhub_user)
     placed = [(rule, _expand_rule(rule, list_tags, dockerhub_user)) for rule in rules]
     _check_unique(placed, extra)
     expanded = [(rule, [item for item, _ in found]) for rule, found in placed]
@@ -117,14 +126,30 @@ def expand(
     return Plan(items, _prune_targets(expanded, items, dockerhub_user))
 
 
+def _completed(rule: ImageRule, prefix: str | None, dest_rules: DestinationRules) -> ImageRule:
+    """The rule with the run's prefix (unless it has one) and rules for its own template."""
+    return replace(
+        rule,
+        dest_prefix=rule.dest_prefix or prefix,
+        dest_rules=replace(dest_rules, own=rule.dest_template),
+    )
+
+
+def _probe_destinations(rule: ImageRule, hub_user: str | None) -> None:
+    """A rule's destinations do not depend on the tag: check them before listing any."""
+    if rule.source is not None and rule.selector.needs_listing:
+        for text, where in _texts(rule, "latest"):
+            _item(text, where, hub_user, rule)
+
+
 def _expand_rule(
     rule: ImageRule, list_tags: TagLister, hub_user: str | None
 ) -> list[tuple[SyncItem, Where]]:
     """The rule's items, each with the place in the file that wrote its destination."""
     if rule.mapping is not None:
-        return [(_item(rule.mapping, rule.where, hub_user, rule.dest_prefix), rule.where)]
+        return [(_item(rule.mapping, rule.where, hub_user, rule), rule.where)]
     return [
-        (_with_options(_item(text, where, hub_user, rule.dest_prefix), rule, tag), where)
+        (_with_options(_item(text, where, hub_user, rule), rule, tag), where)
         for tag in _tags(rule, list_tags)
         for text, where in _texts(rule, tag)
     ]
@@ -154,9 +179,11 @@ def _texts(rule: ImageRule, tag: str | None) -> list[tuple[str, Where]]:
     return [(f"{source}={destination}", where) for destination, where in rule.destinations]
 
 
-def _item(text: str, where: Where, hub_user: str | None, prefix: str | None) -> SyncItem:
+def _item(text: str, where: Where, hub_user: str | None, rule: ImageRule) -> SyncItem:
     try:
-        return parse_item(text, dockerhub_user=hub_user, dest_prefix=prefix)
+        return parse_item(
+            text, dockerhub_user=hub_user, dest_prefix=rule.dest_prefix, dest_rules=rule.dest_rules
+        )
     except ValueError as exc:
         raise ConfigError(f"{where}: {exc}") from None
 
@@ -214,6 +241,6 @@ def _pruned_repositories(
     """
     if not items and rule.source is not None:
         texts = _texts(rule, "latest")
-        items = [_item(text, where, hub_user, rule.dest_prefix) for text, where in texts]
+        items = [_item(text, where, hub_user, rule) for text, where in texts]
     found = {item.destination.name: replace(item.destination, tag=None) for item in items}
     return list(found.values())

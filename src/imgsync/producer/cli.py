@@ -90,6 +90,17 @@ def _env_settings(verbosity: int) -> Settings:
     return settings
 
 
+def _checked_template(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    """Refuse a bad template naming it (and its variable) before anything is read."""
+    from imgsync.core.path_template import optional_template
+
+    try:
+        optional_template(value)
+    except InputError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+    return value
+
+
 def mapping_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """The options every command that reads mappings shares (the fields of PlanOptions)."""
     decorators: list[Decorator] = [
@@ -100,6 +111,14 @@ def mapping_options(func: Callable[..., Any]) -> Callable[..., Any]:
             "--dest-prefix",
             envvar="IMGSYNC_DEST_PREFIX",
             help="Default destination for bare sources, e.g. registry.example.com/mirror.",
+        ),
+        env_option(
+            "--dest-template",
+            envvar="IMGSYNC_DEST_TEMPLATE",
+            metavar="path|last|flat:SEP",
+            callback=_checked_template,
+            help="How a bare source's path is laid out under --dest-prefix: path (as is, "
+            "default), last (bitnami/redis -> redis), flat:_ (-> bitnami_redis).",
         ),
         env_option(
             "--config",

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from imgsync.config.settings import Settings
-from imgsync.config.syncload import SyncFile, load_sync_file
+from imgsync.config.syncload import SyncFile, command_line_rules, load_sync_file
 from imgsync.core.mapping import SyncItem, parse_mappings
 from imgsync.core.plan import Plan
 from imgsync.errors import ConfigError
@@ -48,7 +48,10 @@ def load_items(
     """Parse and validate all mappings before anything runs."""
     texts = gather_texts(arguments, mappings, file, settings)
     return parse_mappings(
-        texts, dockerhub_user=settings.dockerhub_username, dest_prefix=settings.dest_prefix
+        texts,
+        dockerhub_user=settings.dockerhub_username,
+        dest_prefix=settings.dest_prefix,
+        dest_rules=command_line_rules(None, settings.dest_template),
     )
 
 
@@ -76,5 +79,10 @@ def load_plan(
 
     texts = [*arguments, *([mappings] if mappings else []), *([read_file(file)] if file else [])]
     hub_user, prefix = settings.dockerhub_username, settings.dest_prefix
-    extra = parse_mappings(texts, dockerhub_user=hub_user, dest_prefix=prefix) if texts else []
+    rules = command_line_rules(sync_file, settings.dest_template)
+    extra = (
+        parse_mappings(texts, dockerhub_user=hub_user, dest_prefix=prefix, dest_rules=rules)
+        if texts
+        else []
+    )
     return build_plan(sync_file, extra, settings)

@@ -25,6 +25,7 @@ class PlanOptions:
     file: str | None = None
     config: Path | None = None
     dest_prefix: str | None = None
+    dest_template: str | None = None
 
     @property
     def wants_signatures(self) -> bool:
@@ -33,7 +34,7 @@ class PlanOptions:
 
     def laid_over(self, settings: Settings) -> Settings:
         """``settings`` with what was given here winning."""
-        return settings.merged(dest_prefix=self.dest_prefix)
+        return settings.merged(dest_prefix=self.dest_prefix, dest_template=self.dest_template)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

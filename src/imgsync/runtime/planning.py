@@ -28,6 +28,7 @@ def build_plan(sync_file: SyncFile | None, extra: Sequence[SyncItem], settings: 
             list_tags=services.registry.list_tags,
             dockerhub_user=settings.dockerhub_username,
             dest_prefix=settings.dest_prefix,
+            dest_rules=sync_file.entry_rules(settings.dest_template),
             extra=extra,
         )
     finally:
