@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..registry import Registry
+from .acr import Acr
 from .artifactory import Artifactory
 from .azure import Azure
 from .dockerhub import DockerHub
@@ -29,6 +30,7 @@ from .quay import Quay
 PERSONALITIES: dict[str, type[Personality]] = {
     cls.name: cls
     for cls in (
+        Acr,
         Artifactory,
         Azure,
         DockerHub,
