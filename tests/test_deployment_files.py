@@ -37,6 +37,7 @@ DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 SYNC_WORKFLOW = ROOT / ".github" / "workflows" / "sync.yml"
 CI_WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
+REQUEST_WORKFLOW = ROOT / ".github" / "workflows" / "request.yml"
 ACTION = ROOT / "action.yml"
 DEPLOYMENT_DOC = ROOT / "docs" / "deployment.md"
 
@@ -372,7 +373,9 @@ def _action_step(workflow: Mapping[str, Any]) -> dict[str, Any]:
     return step
 
 
-@pytest.mark.parametrize("path", [SYNC_WORKFLOW, CI_WORKFLOW], ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", [SYNC_WORKFLOW, CI_WORKFLOW, REQUEST_WORKFLOW], ids=lambda p: p.name
+)
 def test_workflow_matches_the_github_workflow_schema(path: Path) -> None:
     assert schema_errors(load_yaml(path), "github-workflows") == []
 

@@ -24,6 +24,7 @@ and a :class:`Category`: what a mapping's result shows when the error ends it::
     │   ├── DestinationBusy(destination)      the destination tag is locked: the task retries later
     │   └── RepositoryBusy (also TimeoutError)   waited too long for a copy into the same repository
     ├── RunStateLost                          Redis stayed unreachable or forgot a distributed run
+    ├── GitHubError(method, path, status)     the GitHub API refused a request's comment or label
     └── NotifyError(channel)                  a notification channel failed (logged, never fatal)
 
 Two internal control-flow exceptions never leave core's parsers: ``GrammarViolation``
@@ -226,6 +227,15 @@ class RepositoryBusy(Busy, TimeoutError):
 
 class RunStateLost(ImgsyncError):
     """Redis stayed unreachable, or forgot the run; the workers may still be going."""
+
+
+class GitHubError(ImgsyncError):
+    """A GitHub REST call failed (``imgsync request``); the message is GitHub's, never the token."""
+
+    def __init__(self, method: str, path: str, status: int | None, message: str) -> None:
+        shown = f"HTTP {status}: " if status is not None else ""
+        super().__init__(f"GitHub API {method} {path}: {shown}{message}")
+        self.method, self.path, self.status = method, path, status
 
 
 class NotifyError(ImgsyncError):

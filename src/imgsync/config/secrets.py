@@ -24,6 +24,7 @@ def settings_secrets(settings: Settings) -> tuple[str, ...]:
         settings.wxpusher_app_token,
         settings.broker_url,
         settings.result_backend,
+        settings.github_token,
         *settings.wxpusher_spts,
         *settings.notify_urls,
         *settings.dockerhub_accounts,

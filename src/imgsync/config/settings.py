@@ -137,6 +137,11 @@ class Settings(BaseModel):
     lock_retry_delay: float = Field(default=15.0, gt=0)
     lost_check_after: float = Field(default=60.0, gt=0)
     github_step_summary: Path | None = None
+    github_event_path: Path | None = None
+    github_token: SecretStr | None = None
+    github_api_url: str = "https://api.github.com"
+    github_repository: str | None = None
+    request_allowlist: Path | None = None
     config_file: Path | None = None
     registries: dict[str, RegistryOptions] = Field(default_factory=dict)
     dockerhub_accounts: tuple[SecretStr, ...] = ()

@@ -155,6 +155,27 @@ VARIABLES: tuple[Variable, ...] = (
         "github_step_summary",
         "set by GitHub Actions: the Markdown summary is appended to it",
     ),
+    Variable(
+        "IMGSYNC_REQUEST_ALLOWLIST",
+        "request_allowlist",
+        "`request`: the allowlist file (YAML) of sources a GitHub issue may ask for",
+    ),
+    Variable(
+        "GITHUB_EVENT_PATH",
+        "github_event_path",
+        "set by GitHub Actions: the event file `request` reads the issue from",
+    ),
+    Variable(
+        "GITHUB_TOKEN",
+        "github_token",
+        "`request`: token that comments on, labels and closes issues (`issues: write`)",
+    ),
+    Variable("GITHUB_API_URL", "github_api_url", "set by GitHub Actions: the REST API's URL"),
+    Variable(
+        "GITHUB_REPOSITORY",
+        "github_repository",
+        "set by GitHub Actions: `owner/name` of the repository whose issue is answered",
+    ),
 )
 
 #: Environment variable → settings field.

@@ -343,6 +343,58 @@ def beat(settings: Settings, /, loglevel: str, schedule_file: Path | None, **par
     start_beat(configured, loglevel=loglevel, schedule_file=schedule_file)
 
 
+@cli.command()
+@env_option(
+    "--event",
+    "event_path",
+    envvar="GITHUB_EVENT_PATH",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="GitHub issues / issue_comment event file (set by GitHub Actions).",
+)
+@env_option(
+    "--allowlist",
+    envvar="IMGSYNC_REQUEST_ALLOWLIST",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Allowlist (YAML) of the sources an issue may ask for.",
+)
+@env_option("--repository", envvar="GITHUB_REPOSITORY", help="owner/name whose issue to answer.")
+@env_option("--api-url", envvar="GITHUB_API_URL", help="GitHub REST API (default api.github.com).")
+@env_option(
+    "--dest-prefix", envvar="IMGSYNC_DEST_PREFIX", help="Where requested images go (host/path)."
+)
+@env_option(
+    "--dest-template",
+    envvar="IMGSYNC_DEST_TEMPLATE",
+    metavar="path|last|flat:SEP",
+    callback=_checked_template,
+    help="How a source's path is laid out under --dest-prefix (default path).",
+)
+@env_option(
+    "--config",
+    envvar="IMGSYNC_CONFIG",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Sync file for registry settings and templates (its images are not synced).",
+)
+@env_option(
+    "--insecure-registry",
+    "insecure_registries",
+    envvar="IMGSYNC_INSECURE_REGISTRIES",
+    multiple=True,
+    metavar="HOST:PORT",
+    help="Plain-http registry (repeatable; the variable takes a comma list).",
+)
+@broker_option("Celery broker: sync on workers instead of here.")
+@click.option("--command", default="/sync", show_default=True, help="Comment word that re-runs.")
+@click.option("--dry-run", is_flag=True, help="Check digests, copy nothing, post nothing.")
+@click.option("--no-post", is_flag=True, help="Sync, then print the comment and label instead.")
+@pass_settings
+def request(settings: Settings, /, **params: Any) -> None:
+    """Answer a GitHub issue asking for mirrors: allowlist, sync, comment, label, close."""
+    from imgsync.producer.request_command import RequestOptions, run_request_command
+
+    sys.exit(run_request_command(settings, RequestOptions(**typed_on_command_line(params))))
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="imgsync")

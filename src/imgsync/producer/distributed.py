@@ -52,12 +52,28 @@ def run_distributed_command(
     if options.no_wait:
         return ExitCode.OK
     try:
-        with progress(len(items), quiet=options.quiet) as sink:
-            report = wait_for_report(store, plan, on_result=sink, watch=lost_watch(settings, plan))
+        report = _follow(store, plan, settings, len(items), quiet=options.quiet)
     except KeyboardInterrupt:
         click.echo(f"stopped waiting; the run goes on: imgsync status {plan.run_id}", err=True)
         return ExitCode.INTERRUPTED
     return finish(report, settings, options, interrupted=False)
+
+
+def run_distributed(
+    items: Sequence[SyncItem], settings: Settings, *, dry_run: bool, quiet: bool
+) -> RunReport:
+    """Enqueue ``items`` and wait for their report: for a caller that answers with it."""
+    store = open_store(settings)
+    plan = _enqueue(items, settings, store, dry_run=dry_run)
+    click.echo(f"run id: {plan.run_id}", err=True)
+    return _follow(store, plan, settings, len(items), quiet=quiet)
+
+
+def _follow(
+    store: RunStore, plan: RunPlan, settings: Settings, count: int, *, quiet: bool
+) -> RunReport:
+    with progress(count, quiet=quiet) as sink:
+        return wait_for_report(store, plan, on_result=sink, watch=lost_watch(settings, plan))
 
 
 def _enqueue(

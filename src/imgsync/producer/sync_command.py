@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import signal
+from collections.abc import Sequence
 from dataclasses import replace
 from types import FrameType
 
 import click
 
 from imgsync.config.settings import Settings
-from imgsync.core.plan import Plan
+from imgsync.core.item import SyncItem
+from imgsync.core.plan import Plan, PruneTarget
 from imgsync.core.render import render_console
 from imgsync.core.result import RunReport
 from imgsync.producer.exit_codes import ExitCode
@@ -47,19 +49,39 @@ def run_sync_command(env_settings: Settings, options: SyncOptions) -> int:
         from imgsync.producer.distributed import run_distributed_command
 
         return run_distributed_command(items, settings, options, prune=plan.prune)
+    report, interrupted = run_here(
+        items, settings, dry_run=options.dry_run, quiet=options.quiet, prune=plan.prune
+    )
+    return finish(report, settings, options, interrupted=interrupted)
+
+
+def run_here(
+    items: Sequence[SyncItem],
+    settings: Settings,
+    *,
+    dry_run: bool,
+    quiet: bool,
+    prune: Sequence[PruneTarget] = (),
+) -> tuple[RunReport, bool]:
+    """The embedded run with progress shown and SIGTERM as Ctrl-C: (report, interrupted)."""
     from imgsync.producer.embedded import run_embedded
     from imgsync.producer.progress import progress  # rich: only where a run shows progress
 
-    with _sigterm_as_interrupt(), progress(len(items), quiet=options.quiet) as display:
-        report, interrupted = run_embedded(
-            items,
-            settings,
-            dry_run=options.dry_run,
-            on_result=display,
-            prune=plan.prune,
-            watch=display,
+    with _sigterm_as_interrupt(), progress(len(items), quiet=quiet) as display:
+        return run_embedded(
+            items, settings, dry_run=dry_run, on_result=display, prune=prune, watch=display
         )
-    return finish(report, settings, options, interrupted=interrupted)
+
+
+def run_to_report(
+    items: Sequence[SyncItem], settings: Settings, *, dry_run: bool, quiet: bool
+) -> tuple[RunReport, bool]:
+    """Run ``items`` in the configured mode and hand back the report (``imgsync request``)."""
+    if settings.distributed:
+        from imgsync.producer.distributed import run_distributed
+
+        return run_distributed(items, settings, dry_run=dry_run, quiet=quiet), False
+    return run_here(items, settings, dry_run=dry_run, quiet=quiet)
 
 
 def finish(
