@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 
+from tests.celery_rig import Cluster, fresh_redis_db, unique_name
 from tests.cli_run import Ran, base_env, run_imgsync
 from tests.rig.github_api import GitHubStandIn
 from tests.rig.inspect import head_digest
+from tests.rig.redis_server import RedisServer
 from tests.rig.registry import Registry
 
 pytestmark = pytest.mark.registry
@@ -47,7 +49,12 @@ def allowlist_file(tmp_path: Path, registry: Registry, repo: str) -> Path:
 
 
 def request(
-    tmp_path: Path, registry: Registry, github: GitHubStandIn, event: Path, *args: str
+    tmp_path: Path,
+    registry: Registry,
+    github: GitHubStandIn,
+    event: Path,
+    *args: str,
+    **extra_env: str,
 ) -> Ran:
     env = base_env(
         tmp_path,
@@ -58,6 +65,7 @@ def request(
         IMGSYNC_INSECURE_REGISTRIES=registry.host,
         IMGSYNC_DEST_PREFIX=f"{registry.host}/mirror",
     )
+    env.update(extra_env)
     return run_imgsync(["request", *args], env, timeout=120)
 
 
@@ -144,7 +152,7 @@ def test_events_that_ask_for_nothing_touch_neither_registry_nor_github(
     assert anon_registry.count("HEAD", since=mark) == 0
 
 
-def test_no_post_prints_the_answer_and_a_bad_token_fails_before_any_copy(
+def test_dry_run_prints_the_answer_and_a_refused_token_is_one_clear_error(
     tmp_path: Path,
     anon_registry: Registry,
     github: GitHubStandIn,
@@ -169,3 +177,35 @@ def test_no_post_prints_the_answer_and_a_bad_token_fails_before_any_copy(
     assert refused.returncode == 1
     assert "GitHub API POST /issues/42/comments: HTTP 401: Bad credentials" in refused.stderr
     assert TOKEN not in refused.output
+
+
+@pytest.mark.celery
+def test_with_a_broker_the_copy_runs_on_a_worker_and_the_answer_is_the_same(
+    tmp_path: Path,
+    redis_server: RedisServer,
+    anon_registry: Registry,
+    github: GitHubStandIn,
+    seed_image: SeedImage,
+    unique_repo: str,
+) -> None:
+    digest = seed_image(anon_registry, f"{unique_repo}/ok", "4.0")
+    issue = github.add_issue(42)
+    event = event_file(tmp_path, "issues_opened.json", f"{anon_registry.host}/{unique_repo}/ok:4.0")
+    allowlist = allowlist_file(tmp_path, anon_registry, unique_repo)
+    with fresh_redis_db(redis_server) as url:
+        env = base_env(tmp_path, IMGSYNC_INSECURE_REGISTRIES=anon_registry.host)
+        env.update(IMGSYNC_BROKER_URL=url, IMGSYNC_QUEUE=unique_name("request"))
+        workers = Cluster(tmp_path, env)
+        try:
+            workers.start_workers(unique_name("r1"), concurrency=1)
+            broker = {name: env[name] for name in ("IMGSYNC_BROKER_URL", "IMGSYNC_QUEUE")}
+            ran = request(
+                tmp_path, anon_registry, github, event, "--allowlist", str(allowlist), **broker
+            )
+        finally:
+            workers.stop()
+    assert ran.returncode == 0, ran.output + workers.logs(tail=3000)
+    assert "run id:" in ran.stderr
+    assert head_digest(anon_registry, f"mirror/{unique_repo}/ok", "4.0") == digest
+    assert [c.method for c in github.calls] == ["POST", "POST", "PATCH"]
+    assert issue.labels == ["synced"] and digest in issue.comments[0]
