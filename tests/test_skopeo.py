@@ -491,7 +491,9 @@ def test_plain_http_registry_not_listed_as_insecure(
     with pytest.raises(CopyError) as caught:
         copier.copy(source_image[0], ImageReference(auth_registry, "mirror/https", "v1"))
     assert caught.value.category == "unsupported"
-    assert "list it as insecure" in str(caught.value)
+    assert f"{source_image[0].registry} speaks plain HTTP: add it to --insecure-registry" in str(
+        caught.value
+    )
 
 
 @registry

@@ -13,9 +13,12 @@ and a :class:`Category`: what a mapping's result shows when the error ends it::
     │   └── DecodeError                       a message, Redis value or file imgsync cannot read
     ├── RegistryError(url, status)            a registry said no, or could not be reached
     │   ├── AuthError                         401/403, token refused
+    │   │   └── CredentialExpired             the registry says the credential expired (ECR)
     │   ├── NotFound                          404 manifest / repository unknown
+    │   │   └── MissingOrDenied               missing or not yours to see (Docker Hub 401, GHCR 403)
     │   ├── RateLimited(retry_after)          429
     │   ├── RegistryUnavailable               5xx, connection refused, timeout, DNS
+    │   ├── PlainHttpRegistry                 TLS tried on a plain-HTTP port: never retried
     │   └── UnexpectedResponse                HTML instead of JSON, unknown media type
     ├── QuotaExhausted                        pulls left below rate_limit_min: deferred
     ├── CopyError(argv, returncode, stderr, category)   skopeo failed
@@ -244,3 +247,20 @@ class NotifyError(ImgsyncError):
     def __init__(self, channel: str, message: str) -> None:
         super().__init__(f"{channel}: {message}")
         self.channel = channel
+
+
+class MissingOrDenied(NotFound, AuthError):
+    """The registry's answer means "no such repository, or not yours to see", and cannot
+    tell which: Docker Hub's 401 ``insufficient_scope`` and GHCR's 403 ``DENIED`` answer both.
+    Category ``not_found`` (the name is checked first); also an :class:`AuthError`, so a
+    retry after a credential rotation still applies."""
+
+
+class CredentialExpired(AuthError):
+    """The registry knows the credential but says it has expired (ECR's 12-hour token)."""
+
+
+class PlainHttpRegistry(RegistryError):
+    """TLS was tried on a port that speaks plain HTTP: a setting to change, never retried."""
+
+    category = Category.UNSUPPORTED

@@ -20,14 +20,23 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 
 import requests
 
 from imgsync.adapters.redact import redact
-from imgsync.errors import RateLimited, RegistryError, RegistryUnavailable
+from imgsync.errors import PlainHttpRegistry, RateLimited, RegistryError, RegistryUnavailable
 
 log = logging.getLogger(__name__)
 
+#: What OpenSSL says when the server answers a ClientHello in plain HTTP (1.1/3.0: wrong
+#: version number; 3.2+: record layer failure, or a packet length from the HTTP text).
+PLAIN_HTTP_SIGNS = (
+    "wrong_version_number",
+    "wrong version number",
+    "record_layer_failure",
+    "packet length too long",
+)
 LIMIT_HEADER = "RateLimit-Limit"
 REMAINING_HEADER = "RateLimit-Remaining"
 SOURCE_HEADER = "docker-ratelimit-source"
@@ -68,6 +77,18 @@ def parse_rate_limit(headers: Mapping[str, str]) -> RateLimit | None:
         return None
     window = limit_window if limit_window is not None else remaining_window
     return RateLimit(limit, remaining, window, headers.get(SOURCE_HEADER))
+
+
+def speaks_plain_http(exc: Exception) -> bool:
+    """Whether a TLS failure shows the server answered in plain HTTP."""
+    text = str(exc).lower()
+    return any(sign in text for sign in PLAIN_HTTP_SIGNS)
+
+
+def _quota_spent(response: requests.Response) -> bool:
+    """The answer says no pulls are left (Docker Hub's 429 carries ``RateLimit-Remaining: 0``)."""
+    quota = parse_rate_limit(response.headers)
+    return quota is not None and quota.remaining == 0
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
@@ -192,7 +213,7 @@ class Transport:
         try:
             response = self._exchange(request)
         except requests.exceptions.SSLError as exc:  # a bad certificate will not heal
-            raise RegistryUnavailable(self._failure("TLS failure", exc), url=request.url) from exc
+            raise self._tls_failure(request, exc) from exc
         except (requests.ConnectionError, requests.Timeout) as exc:
             error = RegistryUnavailable(self._failure("cannot reach", exc), url=request.url)
             return _Retry(error, self._backoff.delay(attempt))
@@ -207,6 +228,8 @@ class Transport:
         if status == 429:
             after = parse_retry_after(response.headers.get("Retry-After"))
             error = RateLimited("rate limited (HTTP 429)", url=url, retry_after=after)
+            if after is None and _quota_spent(response):
+                raise error  # a spent quota refills over its window (hours), not in seconds
             return _Retry(error, self._backoff.honour(after, attempt))
         if status >= 500:
             error = RegistryUnavailable(f"registry answered HTTP {status}", url=url, status=status)
@@ -234,6 +257,17 @@ class Transport:
             if self._observer is not None:  # shares it (quota board) as soon as it is seen
                 self._observer(found)
         return response
+
+    def _tls_failure(self, request: HttpRequest, exc: Exception) -> RegistryError:
+        """Plain HTTP where TLS was expected is a setting to change: say which, retry nothing."""
+        if not speaks_plain_http(exc):
+            return RegistryUnavailable(self._failure("TLS failure", exc), url=request.url)
+        host = urlsplit(request.url).netloc
+        message = (
+            f"{host} speaks plain HTTP, not HTTPS: add it to --insecure-registry {host} "
+            "(IMGSYNC_INSECURE_REGISTRIES, or insecure: true under the sync file's registries:)"
+        )
+        return PlainHttpRegistry(message, url=request.url)
 
     def _failure(self, what: str, exc: Exception) -> str:
         """A short, secret-free description of a transport failure."""

@@ -21,12 +21,13 @@ from typing import TYPE_CHECKING
 
 import requests
 
-from imgsync.adapters.challenge import challenge_error
 from imgsync.adapters.http_session import build_session
 from imgsync.adapters.ratelimit import Backoff, HttpRequest, RateLimit, Transport
 from imgsync.adapters.registry_auth import Authenticator, json_object
+from imgsync.adapters.registry_failures import Asked, means_absent, registry_failure
+from imgsync.adapters.registry_quirks import RegistryQuirks
 from imgsync.core.reference import ImageReference
-from imgsync.errors import AuthError, ImgsyncError, UnexpectedResponse
+from imgsync.errors import ImgsyncError, PlainHttpRegistry, UnexpectedResponse
 
 if TYPE_CHECKING:
     from imgsync.adapters.credentials import Credential
@@ -41,7 +42,10 @@ MANIFEST_TYPES = (
     "application/vnd.oci.image.manifest.v1+json",
     "application/vnd.docker.distribution.manifest.v2+json",
 )
-ACCEPT = ", ".join(MANIFEST_TYPES)
+#: Asked for too, so that an OCI artifact manifest (Azure, GHCR) is seen as there, not as a
+#: 404 "accept header does not support OCI artifacts" that reads like a missing image.
+OCI_ARTIFACT = "application/vnd.oci.artifact.manifest.v1+json"
+ACCEPT = ", ".join((*MANIFEST_TYPES, OCI_ARTIFACT))
 DIGEST_HEADER = "Docker-Content-Digest"
 _API_HOSTS = {"docker.io": "registry-1.docker.io", "index.docker.io": "registry-1.docker.io"}
 _HEX_LENGTHS = {"sha256": 64, "sha512": 128}
@@ -74,11 +78,24 @@ def _checked_digest(digest: str, url: str) -> str:
     return digest.strip()
 
 
+def _scope_name(scope: str) -> str:
+    """``NAME`` of ``repository:NAME:ACTIONS``."""
+    return scope.partition(":")[2].rpartition(":")[0]
+
+
+def _digest_of_body(response: requests.Response) -> str:
+    """The digest of a manifest GET's body, after checking it is a manifest."""
+    _check_manifest(response)
+    return "sha256:" + hashlib.sha256(response.content).hexdigest()
+
+
 def _check_manifest(response: requests.Response) -> None:
     """The body must be a manifest or index we asked for, not an error page."""
     body = json_object(response, "registry")
     media_type, schema = body.get("mediaType"), body.get("schemaVersion")
-    if schema != 2 or (media_type is not None and media_type not in MANIFEST_TYPES):
+    if schema != 2 or (
+        media_type is not None and media_type not in (*MANIFEST_TYPES, OCI_ARTIFACT)
+    ):
         raise UnexpectedResponse(
             f"unsupported manifest (mediaType {media_type!r}, schemaVersion {schema!r})",
             url=response.url,
@@ -86,14 +103,9 @@ def _check_manifest(response: requests.Response) -> None:
         )
 
 
-def _expect_ok(response: requests.Response) -> None:
-    """200 passes; 401/403 mean our credentials are not enough; anything else is unexpected."""
-    status = response.status_code
-    if status == 200:
-        return
-    if status in (401, 403):
-        raise AuthError(f"access denied (HTTP {status})", url=response.url, status=status)
-    raise UnexpectedResponse(f"unexpected HTTP {status}", url=response.url, status=status)
+#: HEAD answers that mean "ask with GET": 405 (GitHub Enterprise), 403 (registry.centos.org;
+#: also GHCR's DENIED and Artifactory's missing tag, whose body only a GET shows).
+HEAD_REFUSALS = frozenset({403, 405})
 
 
 class RegistryClient:
@@ -114,8 +126,10 @@ class RegistryClient:
         sleep: Callable[[float], None] = time.sleep,
         max_requests: int | None = None,
         observer: Callable[[RateLimit], None] | None = None,
+        quirks: RegistryQuirks | None = None,
     ) -> None:
         self.registry = registry
+        self._quirks = quirks if quirks is not None else RegistryQuirks()
         self.account = credential.username if credential is not None else ANONYMOUS
         self._slots = threading.BoundedSemaphore(max_requests) if max_requests else None
         self.base_url = base_url(registry, insecure=insecure)
@@ -173,50 +187,130 @@ class RegistryClient:
 
         ``push=True`` authenticates with a ``pull,push`` scope, as a copy destination needs.
         """
-        url = f"{self.base_url}/v2/{ref.repository}/manifests/{ref.manifest_ref}"
-        scope = _scope(ref, push)
-        response = self._authorised(HttpRequest("HEAD", url, {"Accept": ACCEPT}), scope)
-        if response.status_code == 404:
+        response = self.manifest_head(ref, push=push)
+        if response is None:
             return None
-        _expect_ok(response)
         digest = response.headers.get(DIGEST_HEADER)
         if digest:
-            return _checked_digest(digest, url)
-        return self._digest_by_get(url, scope)
+            return _checked_digest(digest, response.url)
+        if response.request is not None and response.request.method == "GET":
+            return _digest_of_body(response)
+        return self._digest_by_get(ref, _scope(ref, push))
 
-    def _digest_by_get(self, url: str, scope: str) -> str | None:
+    def manifest_head(self, ref: ImageReference, *, push: bool = False) -> requests.Response | None:
+        """HEAD ``ref``'s manifest (a GET where the registry refuses HEAD); None when absent.
+
+        The first HEAD to a host goes alone: its answer decides for every thread whether
+        this host gets HEADs or, for the rest of the run, GETs.
+        """
+        head = HttpRequest("HEAD", self._manifest_url(ref), {"Accept": ACCEPT})
+        with self._quirks.first_head(self.registry):
+            response = self._head_or_get(head, _scope(ref, push))
+        return self._present(response, ref)
+
+    def _head_or_get(self, head: HttpRequest, scope: str) -> requests.Response:
+        """HEAD, unless this host refuses it; a refused HEAD is asked again with GET."""
+        if self._quirks.head_refused(self.registry):
+            return self._fallback_get(head, scope)
+        response = self._authorised(head, scope)
+        if response.status_code in HEAD_REFUSALS:
+            return self._get_after_refusal(head, scope, response.status_code)
+        if response.status_code in (200, 404):
+            self._quirks.learn_head(self.registry, refused=False)
+        return response
+
+    def _get_after_refusal(self, head: HttpRequest, scope: str, status: int) -> requests.Response:
+        """HEAD refused: a GET tells whether GET works (then HEAD is refused for good)."""
+        response = self._fallback_get(head, scope)
+        if response.status_code in (200, 404):
+            self._quirks.learn_head(self.registry, refused=True, status=status)
+        return response
+
+    def _fallback_get(self, head: HttpRequest, scope: str) -> requests.Response:
+        """The GET that stands in for a refused HEAD; a served one is a pull where metered."""
+        response = self._authorised(HttpRequest("GET", head.url, head.headers), scope)
+        if response.status_code == 200:
+            self._quirks.count_fallback_get(self.registry)
+        return response
+
+    def _present(
+        self, response: requests.Response, ref: ImageReference
+    ) -> requests.Response | None:
+        """The manifest answer, ``None`` when the registry says it is absent, else the error."""
+        if response.status_code == 404 or means_absent(response):
+            return None
+        if response.status_code != 200:
+            raise registry_failure(response, self.asked(ref.repository, str(ref)))
+        return response
+
+    def asked(self, repository: str, subject: str = "", what: str = "") -> Asked:
+        """What a failed request was about, for :func:`registry_failure`'s message."""
+        subject = subject or f"{self.registry}/{repository}"
+        return Asked(subject, self.registry, repository, self._auth.who, what)
+
+    def _manifest_url(self, ref: ImageReference) -> str:
+        return f"{self.base_url}/v2/{ref.repository}/manifests/{ref.manifest_ref}"
+
+    def _digest_by_get(self, ref: ImageReference, scope: str) -> str | None:
         """The rare registry without a digest header costs one GET (a pull on Docker Hub)."""
+        url = self._manifest_url(ref)
         log.info("no %s from %s; computing it from one GET", DIGEST_HEADER, url)
         response = self._authorised(HttpRequest("GET", url, {"Accept": ACCEPT}), scope)
-        if response.status_code == 404:
-            return None
-        _expect_ok(response)
-        _check_manifest(response)
-        return "sha256:" + hashlib.sha256(response.content).hexdigest()
+        found = self._present(response, ref)
+        return _digest_of_body(found) if found is not None else None
 
     def send(self, request: HttpRequest, scope: str) -> requests.Response:
         """One authorised request with retries (for :mod:`imgsync.adapters.registry_api`)."""
         return self._authorised(request, scope)
 
     def _authorised(self, request: HttpRequest, scope: str) -> requests.Response:
-        """Send with what the registry wanted last time; answer one 401 challenge, no more."""
+        """Send with what the registry wanted last time; answer one 401 challenge, no more;
+        after a 403 to a bearer token, try once with a fresh token for this scope alone."""
         sent = self._auth.headers(scope)
         response = self._capped(request.with_headers(sent))
-        if response.status_code != 401:
-            return response
-        answer = self._auth.respond(response, scope, sent)
-        response = self._capped(request.with_headers(answer))
         if response.status_code == 401:
-            message = f"registry rejected {self._auth.who} for {scope}{challenge_error(response)}"
-            raise AuthError(message, url=request.url, status=401)
+            sent = self._auth.respond(response, scope, sent)
+            response = self._capped(request.with_headers(sent))
+            if response.status_code == 401:
+                raise registry_failure(response, self.asked(_scope_name(scope)))
+        if response.status_code == 403:
+            return self._after_forbidden(request, scope, sent, response)
         return response
 
+    def _after_forbidden(
+        self,
+        request: HttpRequest,
+        scope: str,
+        sent: dict[str, str],
+        response: requests.Response,
+    ) -> requests.Response:
+        """GCR/GAR answer 403 to a token that lacks the scope (and grant one scope per token
+        request): a fresh single-scope token passes; then batches are off for this host."""
+        fresh = self._auth.refresh(scope, sent)
+        if fresh is None:
+            return response
+        retried = self._capped(request.with_headers(fresh))
+        if retried.status_code != 403 and self._auth.was_batched(sent):
+            self._quirks.learn_single_scope(self.registry)
+            self._auth.forget_batches()
+        return retried
+
     def _capped(self, request: HttpRequest, retries: int | None = None) -> requests.Response:
-        """The per-registry request cap of the sync file (``concurrency``), when one is set."""
-        if self._slots is None:
-            return self._transport.send(request, retries=retries)
-        with self._slots:
-            return self._transport.send(request, retries=retries)
+        """The per-registry request cap of the sync file (``concurrency``), when one is set.
+
+        A host met speaking plain HTTP to our TLS fails at once, without a connection.
+        """
+        known = self._quirks.plain_http(self.registry)
+        if known is not None:
+            raise PlainHttpRegistry(known, url=request.url)
+        try:
+            if self._slots is None:
+                return self._transport.send(request, retries=retries)
+            with self._slots:
+                return self._transport.send(request, retries=retries)
+        except PlainHttpRegistry as exc:
+            self._quirks.learn_plain_http(self.registry, str(exc))
+            raise
 
     def _get_token(self, request: HttpRequest) -> requests.Response:
         """The token service gets the same retries as the registry itself."""

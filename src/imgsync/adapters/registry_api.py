@@ -17,10 +17,11 @@ import requests
 from imgsync.adapters.ratelimit import HttpRequest
 from imgsync.adapters.registry import ACCEPT, RegistryClient
 from imgsync.adapters.registry_auth import json_object
+from imgsync.adapters.registry_failures import means_absent, registry_failure
 from imgsync.adapters.registry_pool import RegistryPool
 from imgsync.core.platforms import Manifest
 from imgsync.core.reference import ImageReference
-from imgsync.errors import AuthError, NotFound, UnexpectedResponse
+from imgsync.errors import UnexpectedResponse
 
 log = logging.getLogger(__name__)
 
@@ -37,29 +38,13 @@ def _url(client: RegistryClient, ref: ImageReference, tail: str) -> str:
     return f"{client.base_url}/v2/{ref.repository}/{tail}"
 
 
-def _fail(response: requests.Response, what: str) -> None:
-    """Raise what a non-success answer means; 2xx returns."""
-    status = response.status_code
-    if 200 <= status < 300:
-        return
-    if status in (401, 403):
-        raise AuthError(f"{what}: access denied (HTTP {status})", url=response.url, status=status)
-    if status == 404:
-        raise NotFound(
-            f"{what}: not found{_registry_error(response)}", url=response.url, status=404
-        )
-    detail = _registry_error(response)
-    raise UnexpectedResponse(f"{what}: HTTP {status}{detail}", url=response.url, status=status)
-
-
-def _registry_error(response: requests.Response) -> str:
-    """The first ``errors[].message`` of a distribution error body, as `` (message)``."""
-    try:
-        errors = response.json().get("errors") or []
-        first = errors[0]
-        return f" ({first.get('code', '')}: {first.get('message', '')})"
-    except (ValueError, AttributeError, IndexError, TypeError):
-        return ""
+def _fail(
+    response: requests.Response, client: RegistryClient, ref: ImageReference, what: str
+) -> None:
+    """Raise what a non-success answer means (:mod:`~imgsync.adapters.registry_failures`);
+    2xx returns."""
+    if not 200 <= response.status_code < 300:
+        raise registry_failure(response, client.asked(ref.repository, what=what))
 
 
 def list_tags(client: RegistryClient, repository: ImageReference) -> list[str]:
@@ -72,7 +57,7 @@ def list_tags(client: RegistryClient, repository: ImageReference) -> list[str]:
             return tags
         request = HttpRequest("GET", url, {"Accept": "application/json"}, params)
         response = client.send(request, _scope(repository, "pull"))
-        _fail(response, f"tag list of {repository.name}")
+        _fail(response, client, repository, f"tag list of {repository.name}")
         tags.extend(_page_tags(response))
         url, params = _next_page(response), None
     raise UnexpectedResponse(f"tag list of {repository.name}: more than {MAX_PAGES} pages")
@@ -91,12 +76,11 @@ def _next_page(response: requests.Response) -> str | None:
 
 
 def head_media_type(client: RegistryClient, ref: ImageReference) -> str | None:
-    """The media type of ``ref`` from a HEAD: free on Docker Hub, and it refreshes the quota."""
-    url = _url(client, ref, f"manifests/{ref.manifest_ref}")
-    response = client.send(HttpRequest("HEAD", url, {"Accept": ACCEPT}), _scope(ref, "pull"))
-    if response.status_code == 404:
+    """The media type of ``ref`` from a HEAD: free on Docker Hub, and it refreshes the quota
+    (a GET, and so a pull, where the registry refuses HEAD)."""
+    response = client.manifest_head(ref)
+    if response is None:
         return None
-    _fail(response, f"manifest of {ref}")
     return response.headers.get("Content-Type", "").split(";")[0].strip()
 
 
@@ -104,9 +88,9 @@ def get_manifest(client: RegistryClient, ref: ImageReference) -> Manifest | None
     """The manifest or index at ``ref`` as served (a GET: a pull on Docker Hub); None if absent."""
     url = _url(client, ref, f"manifests/{ref.manifest_ref}")
     response = client.send(HttpRequest("GET", url, {"Accept": ACCEPT}), _scope(ref, "pull"))
-    if response.status_code == 404:
+    if response.status_code == 404 or means_absent(response):
         return None
-    _fail(response, f"manifest of {ref}")
+    _fail(response, client, ref, f"manifest of {ref}")
     media_type = response.headers.get("Content-Type", "").split(";")[0].strip()
     manifest = Manifest(
         media_type or str(json_object(response, "registry").get("mediaType")), response.content
@@ -122,7 +106,7 @@ def put_manifest(client: RegistryClient, ref: ImageReference, manifest: Manifest
     headers = {"Content-Type": manifest.media_type}
     request = HttpRequest("PUT", url, headers, data=manifest.body)
     response = client.send(request, _scope(ref, "pull,push"))
-    _fail(response, f"pushing the manifest of {ref}")
+    _fail(response, client, ref, f"pushing the manifest of {ref}")
     return response.headers.get(DIGEST_HEADER) or manifest.digest
 
 
@@ -132,7 +116,7 @@ def delete_manifest(client: RegistryClient, repository: ImageReference, digest: 
     response = client.send(HttpRequest("DELETE", url), _scope(repository, "delete"))
     if response.status_code == 404:
         return False
-    _fail(response, f"deleting {repository.name}@{digest}")
+    _fail(response, client, repository, f"deleting {repository.name}@{digest}")
     return True
 
 

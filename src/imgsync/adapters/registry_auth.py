@@ -17,9 +17,9 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import requests
 
@@ -79,6 +79,12 @@ class TokenCache:
             if token and self._tokens.get(key, ("", 0.0))[0] == token:
                 del self._tokens[key]
 
+    def discard_tokens(self, tokens: Collection[str]) -> None:
+        """Forget every cached entry holding one of ``tokens``."""
+        with self._guard:
+            for key in [k for k, (token, _) in self._tokens.items() if token in tokens]:
+                del self._tokens[key]
+
     def get_or_fetch(self, key: TokenKey, fetch: Callable[[], tuple[str, float]]) -> str:
         """The cached token, or the one ``fetch`` returns (fetched once for all waiters)."""
         with self._guard:
@@ -95,7 +101,8 @@ def parse_token_response(response: requests.Response, who: str, scope: str) -> t
     """``(token, expires_in)`` from a token service answer, or the error it amounts to."""
     if response.status_code in (401, 403):
         raise AuthError(
-            f"token service refused {who} for {scope}",
+            f"token service {urlsplit(response.url).netloc} refused {who} for {scope}: "
+            "check the credentials configured for this registry",
             url=response.url,
             status=response.status_code,
         )
@@ -129,6 +136,12 @@ def json_object(response: requests.Response, what: str) -> dict[str, object]:
     return body
 
 
+def _bearer_token(headers: Mapping[str, str]) -> str:
+    """The token of a ``Bearer`` ``Authorization`` header, or ``""``."""
+    value = headers.get("Authorization", "")
+    return value.removeprefix("Bearer ") if value.startswith("Bearer ") else ""
+
+
 class Authenticator:
     """Decides the ``Authorization`` header for each request to one registry.
 
@@ -149,6 +162,9 @@ class Authenticator:
         self._tokens = TokenCache(clock)
         self._bearer: Challenge | None = None
         self._basic = False
+        self._guard = threading.Lock()
+        self._batched: set[str] = set()  # tokens fetched for several scopes at once
+        self._after_403: set[str] = set()  # tokens fetched because a 403 asked for a fresh one
 
     @property
     def who(self) -> str:
@@ -179,8 +195,40 @@ class Authenticator:
             return
         keys = [self._key(self._bearer, scope, "") for scope in scopes]
         token, expires_in = self._request_token(keys[0][0], keys[0][1], tuple(scopes))
+        if len(keys) > 1:
+            with self._guard:
+                self._batched.add(token)
         for key in keys:
             self._tokens.put(key, token, expires_in)
+
+    def refresh(self, scope: str, sent: Mapping[str, str]) -> dict[str, str] | None:
+        """After a 403 to ``sent``: a fresh token for ``scope`` alone, once per token.
+
+        GCR/GAR answer 403 (not 401) to a token lacking a scope, and grant only one
+        repository scope per token request, so a batched token fails for all but one.
+        ``None`` when there is nothing to refresh (no bearer token, or already fresh).
+        """
+        token = _bearer_token(sent)
+        with self._guard:
+            if self._bearer is None or not token or token in self._after_403:
+                return None
+        key = self._key(self._bearer, scope, "")
+        self._tokens.discard(key, token)
+        headers = self._token_headers(key)
+        with self._guard:
+            self._after_403.add(_bearer_token(headers))
+        return headers
+
+    def was_batched(self, sent: Mapping[str, str]) -> bool:
+        """Whether ``sent`` carried a token fetched for several scopes at once."""
+        with self._guard:
+            return _bearer_token(sent) in self._batched
+
+    def forget_batches(self) -> None:
+        """Drop every multi-scope token: this registry honours one scope per token only."""
+        with self._guard:
+            batched, self._batched = set(self._batched), set()
+        self._tokens.discard_tokens(batched)
 
     def headers(self, scope: str) -> dict[str, str]:
         """Headers to send up front, based on how this registry challenged last time."""
@@ -202,7 +250,7 @@ class Authenticator:
         if challenge.scheme == "basic":
             return self._basic_headers(response.url)
         key = self._key(challenge, scope, response.url)
-        self._tokens.discard(key, sent.get("Authorization", "").removeprefix("Bearer "))
+        self._tokens.discard(key, _bearer_token(sent))
         self._bearer = challenge
         return self._token_headers(key)
 

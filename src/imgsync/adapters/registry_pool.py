@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from imgsync.adapters.ratelimit import RateLimit
 from imgsync.adapters.registry import ANONYMOUS, QuotaObserver, RegistryClient, pull_scope
+from imgsync.adapters.registry_quirks import RegistryQuirks
 from imgsync.core.reference import ImageReference
 from imgsync.errors import AuthError, ImgsyncError
 
@@ -56,6 +57,9 @@ class RegistryPool:
         self._retired: list[RegistryClient] = []
         self._lock = threading.Lock()
         self._helpers: ThreadPoolExecutor | None = None
+        #: What each host turned out to do (HEAD refused, one scope per token, plain HTTP),
+        #: shared by every client and account; kept for the pool's life (per process).
+        self.quirks = RegistryQuirks()
 
     def client(self, registry: str) -> RegistryClient:
         """The client for ``registry``, holding the registry's credential as of now."""
@@ -95,6 +99,7 @@ class RegistryPool:
             retries=self._retries,
             pool_size=self._pool_size,
             max_requests=self._max_requests.get(registry),
+            quirks=self.quirks,
         )
 
     @staticmethod
@@ -118,9 +123,13 @@ class RegistryPool:
             jobs = [
                 (client, chunk)
                 for registry, client in clients.items()
-                for chunk in _chunks(sorted(by_registry[registry]), TOKEN_BATCH)
+                for chunk in _chunks(sorted(by_registry[registry]), self._batch_size(registry))
             ]
             list(pool.map(lambda job: job[0].prefetch_tokens(job[1]), jobs))
+
+    def _batch_size(self, registry: str) -> int:
+        """Scopes per token request: one where the registry was seen to grant only one."""
+        return 1 if self.quirks.single_scope(registry) else TOKEN_BATCH
 
     def head_digest(self, ref: ImageReference) -> str | None:
         """The digest of ``ref`` from its registry, ``None`` if it does not exist.

@@ -1,9 +1,8 @@
 """The one place that runs ``skopeo copy``: command line, credentials, failure classification.
 
 Everything about a copy that can go wrong ends as a :class:`CopyError` whose
-``category`` tells users and retries what happened. skopeo 1.9.3 exits 1 for
-every failure, so the category comes from its last ``level=fatal msg="..."``
-line (:func:`classify_stderr`). Credentials travel in private auth files
+``category`` tells users and retries what happened; skopeo's stderr is read in
+:mod:`imgsync.adapters.skopeo_stderr`. Credentials travel in private auth files
 (never ``--creds``, which ``ps`` shows), and a side without a credential is
 run with ``--*-no-creds`` so that skopeo cannot pick up ambient auth files or
 docker credential helpers behind our back.
@@ -12,7 +11,6 @@ docker credential helpers behind our back.
 from __future__ import annotations
 
 import logging
-import re
 import shlex
 import subprocess
 import tempfile
@@ -29,130 +27,25 @@ from imgsync.adapters.credentials import (
 )
 from imgsync.adapters.process import Finished, run
 from imgsync.adapters.redact import redact
+from imgsync.adapters.skopeo_stderr import classify_stderr, fatal_message, with_hint
 from imgsync.core.reference import DOCKER_HUB, ImageReference
 from imgsync.core.result import Category
 from imgsync.errors import CopyError
+
+__all__ = [
+    "MISSING_SKOPEO",
+    "CopyCredentials",
+    "SkopeoCopier",
+    "classify_stderr",  # lives in skopeo_stderr; importable from here as before
+    "docker_ref",
+    "fatal_message",
+]
 
 log = logging.getLogger(__name__)
 
 #: How much of skopeo's stderr a CopyError keeps.
 STDERR_TAIL = 2000
 MISSING_SKOPEO = "skopeo not found on PATH; install it: apt-get install skopeo"
-_FATAL = re.compile(r'level=fatal msg="((?:[^"\\]|\\.)*)"')
-_ESCAPES = {"n": "\n", "t": "\t"}
-
-
-def _rule(category: Category, *patterns: str) -> tuple[Category, re.Pattern[str]]:
-    return category, re.compile("|".join(patterns), re.IGNORECASE)
-
-
-#: First match wins, so the order is a decision:
-#:
-#: 1. rate_limited: a 429 is unambiguous, and Docker Hub's 429 body talks about
-#:    "authenticating", which must not read as an auth failure.
-#: 2. auth before not_found: registries that hide private repositories answer
-#:    anonymous or wrong-credential requests with 401/403 bodies such as
-#:    "denied: repository does not exist or may require authorization" or
-#:    Harbor's "unauthorized: project not found". Credentials are what the user
-#:    can fix; calling it not_found would send them hunting for a missing image.
-#: 3. not_found, digest_mismatch: definite registry answers.
-#: 4. unsupported before network: "server gave HTTP response to HTTPS client"
-#:    and x509 errors are configuration problems (a plain-http or self-signed
-#:    registry not listed as insecure); network is retryable and retrying them
-#:    only burns time, so they are ``unsupported`` ("we cannot talk to it as
-#:    configured") and the message gets a hint.
-#: 5. network: transport failures and 5xx, worth retrying later.
-#: "permission denied" is a local file error, not a registry denial.
-RULES: tuple[tuple[Category, re.Pattern[str]], ...] = (
-    _rule(
-        Category.RATE_LIMITED,
-        r"toomanyrequests",
-        r"too many requests",
-        r"status ?code:?\s*429\b",
-        r"http status:?\s*429\b",
-    ),
-    _rule(
-        Category.AUTH,
-        r"unauthorized",
-        r"authentication required",
-        r"invalid username/password",
-        r"(?<!permission )\bdenied\b",
-        r"\bforbidden\b",
-        r"status ?code:?\s*40[13]\b",
-        r"http status:?\s*40[13]\b",
-    ),
-    _rule(
-        Category.NOT_FOUND,
-        r"manifest unknown",
-        r"name unknown",
-        r"not found",
-        r"status ?code:?\s*404\b",
-        r"http status:?\s*404\b",
-    ),
-    _rule(Category.DIGEST_MISMATCH, r"digests? did not match", r"digests? do(?:es)? not match"),
-    _rule(
-        Category.UNSUPPORTED,
-        r"unsupported (?:media|manifest|mime) type",
-        r"(?:invalid|unknown) media ?type",
-        r"manifest invalid",
-        r"unsupported schema version",  # skopeo 1.9.3 on a manifest media type it does not know
-        r"server gave http response to https client",
-        r"\bx509: ",
-    ),
-    _rule(
-        Category.NETWORK,
-        r"connection refused",
-        r"no such host",
-        r"i/o timeout",
-        r"connection reset",
-        r"\bEOF\b",
-        r"tls handshake timeout",
-        r"timeout awaiting response headers",
-        r"network is unreachable",
-        r"no route to host",
-        r"temporary failure in name resolution",
-        r"server misbehaving",
-        r"broken pipe",
-        r"status ?code:?\s*5\d\d\b",
-        r"http status:?\s*5\d\d\b",
-        # skopeo 1.9.3 writes "503 Service Unavailable" and "registry 503 (Service Unavailable)"
-        r"\b5\d\d \(?(?:internal server error|bad gateway|service unavailable|gateway timeout)",
-    ),
-)
-
-_HINTS = {
-    "unsupported schema version": "a manifest media type skopeo cannot copy (not image or index)",
-    "server gave HTTP response to HTTPS client": "a plain-HTTP registry: list it as insecure",
-    "x509: ": "TLS certificate not trusted: fix the certificate or list the registry as insecure",
-}
-
-
-def fatal_message(stderr: str) -> str:
-    """The last ``level=fatal msg="..."`` text, unquoted; else the last non-empty line."""
-    found = _FATAL.findall(stderr)
-    if found:
-        text = re.sub(r"\\(.)", lambda m: _ESCAPES.get(m[1], m[1]), found[-1])
-        return " ".join(text.split())
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    return lines[-1] if lines else ""
-
-
-def _match(text: str) -> Category | None:
-    return next((category for category, pattern in RULES if pattern.search(text)), None)
-
-
-def classify_stderr(text: str) -> Category:
-    """The :class:`Category` of skopeo's stderr; pure and table-driven (:data:`RULES`).
-
-    The final fatal message decides; earlier lines (retry warnings about
-    other errors) are consulted only when it matches nothing.
-    """
-    return _match(fatal_message(text)) or _match(text) or Category.OTHER
-
-
-def _with_hint(message: str) -> str:
-    hints = [hint for needle, hint in _HINTS.items() if needle.lower() in message.lower()]
-    return f"{message} (hint: {hints[0]})" if hints else message
 
 
 def _run(argv: Sequence[str], timeout: float, *, secrets: Iterable[str] = ()) -> Finished:
@@ -181,7 +74,7 @@ def _failure(argv: Sequence[str], finished: Finished, secrets: Sequence[str]) ->
     stderr = redact(finished.stderr, secrets)
     message = fatal_message(stderr) or f"skopeo exited with status {finished.returncode}"
     return CopyError(
-        _with_hint(message),
+        with_hint(message),
         argv=_shown(argv, secrets),
         returncode=finished.returncode,
         stderr=stderr[-STDERR_TAIL:],

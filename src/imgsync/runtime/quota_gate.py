@@ -30,7 +30,7 @@ from imgsync.adapters.registry_api import ManifestPool, get_manifest, head_media
 from imgsync.adapters.skopeo import SkopeoCopier
 from imgsync.core.quota import INDEX_TYPES, admits, pull_cost
 from imgsync.core.reference import ImageReference
-from imgsync.errors import NotFound, QuotaExhausted
+from imgsync.errors import NotFound, QuotaExhausted, RateLimited
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,10 @@ class QuotaGate:
         """Manifest GETs a copy of ``source`` makes; 0 on a registry that meters nothing."""
         if not self._metered(source.registry):
             return 0
-        return self._cost(source, self.registry.client(source.registry))
+        try:
+            return self._cost(source, self.registry.client(source.registry))
+        except RateLimited as exc:  # counting an index's platforms needs a pull: none left
+            raise QuotaExhausted(f"{source.registry}: pull rate limit reached ({exc})") from exc
 
     def copy(self, source: ImageReference, destination: ImageReference) -> str | None:
         """Copy with the first account whose quota admits it; QuotaExhausted when none does."""
@@ -70,10 +73,26 @@ class QuotaGate:
 
     def _copy_ungated(self, source: ImageReference, destination: ImageReference) -> str | None:
         """A plain copy; on a metered registry, one free HEAD afterwards records its spend."""
+        if self._metered(source.registry):
+            self._refuse_if_spent(source)
         written = self.copier.copy(source, destination)
         if self._metered(source.registry):
             self._refresh(source, self.registry.client(source.registry))
         return written
+
+    def _refuse_if_spent(self, source: ImageReference) -> None:
+        """Without a minimum too, no copy starts once the registry said fewer pulls are left
+        than it needs: skopeo would only meet 429, after minutes of its own retries."""
+        client = self.registry.client(source.registry)
+        quota, cost = self.board.latest(source.registry, client.account), self._cost(source, client)
+        if quota is not None and not admits(
+            quota, reserved=0, cost=cost, minimum=0, now=self.clock()
+        ):
+            raise QuotaExhausted(
+                f"{source.registry}: pull rate limit reached ({quota.remaining} of "
+                f"{quota.limit} left for {client.account}, the copy needs {cost}); not started "
+                "(hint: wait for the registry's window, authenticate, or add accounts)"
+            )
 
     def _metered(self, registry: str) -> bool:
         return self._gated(registry) or any(q.registry == registry for q in self.board.observed())

@@ -1,0 +1,149 @@
+"""What a registry's error answer means, and what the user should do: the one place imgsync's
+own requests turn an HTTP status and error body into an error.
+
+Registries say the same thing differently (``docs/registries.md``): Docker Hub answers a
+repository that does not exist with 401 ``insufficient_scope``, GHCR with 403 ``DENIED``,
+Harbor refuses a push into a missing project with 401, ECR answers 404 ``NAME_UNKNOWN``
+for a repository never created and 403 for an expired password, Artifactory 403 for a
+missing tag. Each answer becomes the error class (and so the category) that says what
+happened, with a hint naming the registry, the repository and the next step. Messages
+name the account, never a secret.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import requests
+
+from imgsync.adapters.challenge import challenge_error, challenge_of
+from imgsync.errors import (
+    AuthError,
+    CredentialExpired,
+    MissingOrDenied,
+    NotFound,
+    RegistryError,
+    UnexpectedResponse,
+)
+
+#: Artifactory's 403 for a tag that does not exist in a virtual repository (sigstore/cosign#2973).
+ARTIFACTORY_MISSING_TAG = "does not have permission for manifest"
+ACCEPT_MISMATCH = "accept header does not support"
+_WRITES = frozenset({"PUT", "POST", "PATCH", "DELETE"})
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """What a failed request was about: ``subject`` is named in the message (an image or a
+    repository), ``what`` (``tag list of …``) leads it when given."""
+
+    subject: str
+    registry: str
+    repository: str
+    who: str
+    what: str = ""
+
+    @property
+    def lead(self) -> str:
+        return f"{self.what}: " if self.what else ""
+
+
+def error_body(response: requests.Response) -> tuple[str, str]:
+    """``(code, message)`` of a distribution error body; empty for HEAD answers and HTML."""
+    try:
+        first = response.json().get("errors")[0]
+        return str(first.get("code", "")), str(first.get("message", ""))
+    except (ValueError, AttributeError, IndexError, TypeError, KeyError):
+        return "", ""
+
+
+def means_absent(response: requests.Response) -> bool:
+    """A 403 that only says "no such tag" (Artifactory): an existence check reads it as absent."""
+    return response.status_code == 403 and ARTIFACTORY_MISSING_TAG in error_body(response)[1]
+
+
+def registry_failure(response: requests.Response, asked: Asked) -> RegistryError:
+    """The error a non-success answer amounts to (429 and 5xx are the transport's)."""
+    status = response.status_code
+    if status == 401:
+        return _unauthorized(response, asked)
+    if status == 403:
+        return _forbidden(response, asked)
+    if status == 404:
+        return _not_found(response, asked)
+    return UnexpectedResponse(
+        f"{asked.lead}{asked.subject}: HTTP {status}{_detail(response)}",
+        url=response.url,
+        status=status,
+    )
+
+
+def _detail(response: requests.Response) -> str:
+    code, message = error_body(response)
+    return f" ({code}: {message})" if code or message else ""
+
+
+def _unauthorized(response: requests.Response, asked: Asked) -> RegistryError:
+    """``insufficient_scope``: the account was accepted but granted nothing for this name."""
+    challenge = challenge_of(response)
+    if challenge is not None and challenge.params.get("error") == "insufficient_scope":
+        message = (
+            f"{asked.lead}{asked.subject} does not exist or you have no access "
+            f"({asked.who}; HTTP 401 insufficient_scope){_harbor_hint(response, asked)}"
+        )
+        return MissingOrDenied(message, url=response.url, status=401)
+    message = (
+        f"{asked.lead}{asked.registry} rejected {asked.who} for {asked.subject}"
+        f"{challenge_error(response)}: check the credentials for {asked.registry}"
+    )
+    return AuthError(message, url=response.url, status=401)
+
+
+def _harbor_hint(response: requests.Response, asked: Asked) -> str:
+    """Harbor creates no project on push: say so when the answer looks like Harbor's."""
+    challenge = challenge_of(response)
+    service = challenge.params.get("service", "") if challenge else ""
+    if service != "harbor-registry" and "unauthorized to access" not in error_body(response)[1]:
+        return ""
+    project = asked.repository.partition("/")[0]
+    return (
+        f"; on Harbor the project {project!r} must exist: create it first "
+        f"(Harbor does not create projects on push) and give {asked.who} access to it"
+    )
+
+
+def _forbidden(response: requests.Response, asked: Asked) -> RegistryError:
+    code, message = error_body(response)
+    detail = f"HTTP 403{f' {code}: {message}' if code or message else ''}"
+    if "expired" in message.lower():
+        text = (
+            f"{asked.lead}the credential of {asked.who} for {asked.registry} has expired "
+            f"({detail}): refresh the credential (e.g. aws ecr get-login-password / "
+            "the credential helper) and run again"
+        )
+        return CredentialExpired(text, url=response.url, status=403)
+    if response.request is not None and response.request.method in _WRITES:
+        text = f"{asked.lead}{asked.who} may not write to {asked.subject} ({detail})"
+        return AuthError(text, url=response.url, status=403)
+    text = (
+        f"{asked.lead}{asked.subject} does not exist or you have no access ({asked.who}; {detail})"
+    )
+    return MissingOrDenied(text, url=response.url, status=403)
+
+
+def _not_found(response: requests.Response, asked: Asked) -> RegistryError:
+    code, message = error_body(response)
+    if ACCEPT_MISMATCH in message:
+        text = (
+            f"{asked.lead}{asked.registry} answered 404 for {asked.subject}: {message!r}: the "
+            "manifest exists, in a media type imgsync cannot request or copy "
+            "(see docs/registries.md)"
+        )
+        return UnexpectedResponse(text, url=response.url, status=404)
+    text = f"{asked.lead}{asked.subject}: not found{_detail(response)}"
+    if code == "NAME_UNKNOWN" and "registry with id" in message:  # ECR
+        text += (
+            f"; ECR does not create repositories on push: create it first "
+            f"(aws ecr create-repository --repository-name {asked.repository})"
+        )
+    return NotFound(text, url=response.url, status=404)
