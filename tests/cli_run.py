@@ -11,11 +11,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jsonschema
+
 from tests.rig.authfile import write_auths
+from tests.rig.oci import SeedImage
 from tests.rig.poller import Poller
 from tests.rig.registry import Registry
 
 IMGSYNC = [sys.executable, "-m", "imgsync"]
+#: The documented format of ``--report``; every report a :class:`Rig` reads is checked against it.
+REPORT_SCHEMA = json.loads((Path(__file__).parent / "data" / "report.schema.json").read_text())
 #: Environment variables of the developer's shell that must not leak into a test run.
 SCRUBBED = (
     "DOCKER_SYNC_MAPPINGS",
@@ -70,6 +75,19 @@ def insecure(*registries: Registry) -> str:
     return ",".join(r.host for r in registries)
 
 
+def registry_env(
+    home: Path, *registries: Registry, hosts: Iterable[str] = (), **extra: str
+) -> dict[str, str]:
+    """:func:`base_env` that knows ``registries``: their credentials in an auth file under
+    ``home``, their hosts and ``hosts`` (proxies in front of them) plain http."""
+    home.mkdir(parents=True, exist_ok=True)
+    auth = authfile_for(home / "auth.json", registries)
+    every_host = ",".join([*(r.host for r in registries), *hosts])
+    return base_env(
+        home, REGISTRY_AUTH_FILE=str(auth), IMGSYNC_INSECURE_REGISTRIES=every_host, **extra
+    )
+
+
 def run_imgsync(
     args: Sequence[str],
     env: Mapping[str, str],
@@ -85,6 +103,41 @@ def run_imgsync(
     )
     data = json.loads(report.read_text()) if report and report.exists() else None
     return Ran(proc.returncode, proc.stdout, proc.stderr, data)
+
+
+@dataclass(frozen=True)
+class Rig:
+    """One test's world: the session registries, a repository of its own, a seeder, and a
+    clean environment that knows them all (credentials in an auth file, plain http)."""
+
+    tmp_path: Path
+    anon: Registry
+    basic: Registry
+    token: Registry
+    repo: str
+    seed_image: SeedImage
+    env: dict[str, str]
+
+    def seed(self, registry: Registry, tag: str, **options: Any) -> str:
+        """Push the test image to ``registry`` as ``<repo>:tag``; its digest."""
+        return self.seed_image(registry, self.repo, tag, **options)
+
+    def sync(
+        self,
+        *args: str,
+        options: Sequence[str] = (),
+        timeout: float = 180,
+        env: Mapping[str, str] | None = None,
+    ) -> Ran:
+        """``imgsync OPTIONS sync ARGS`` with the rig's environment plus ``env``, reporting
+        to a fresh file; a report it writes must match the documented schema."""
+        report = self.tmp_path / "report.json"
+        report.unlink(missing_ok=True)
+        argv = [*options, "sync", *args]
+        ran = run_imgsync(argv, {**self.env, **(env or {})}, report=report, timeout=timeout)
+        if ran.report is not None:
+            jsonschema.validate(ran.report, REPORT_SCHEMA)
+        return ran
 
 
 class CmdlineSampler(Poller):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_run import Rig, registry_env
 from tests.rig.authfile import write_auths
 from tests.rig.binaries import need_binary
 from tests.rig.names import repo_slug
@@ -101,9 +102,24 @@ def unique_repo(request: pytest.FixtureRequest) -> str:
     return f"t/{repo_slug(request.node.name)}-{next(_repo_counter)}"
 
 
+@pytest.fixture
+def rig(
+    tmp_path: Path,
+    anon_registry: Registry,
+    basic_registry: Registry,
+    token_registry: Registry,
+    seed_image: SeedImage,
+    unique_repo: str,
+) -> Rig:
+    """The three registries, a repository, a seeder and an environment knowing them, as one."""
+    registries = (anon_registry, basic_registry, token_registry)
+    env = registry_env(tmp_path, *registries)
+    return Rig(tmp_path, *registries, unique_repo, seed_image, env)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests that use a real registry get the `registry` marker automatically."""
-    registry_fixtures = {*REGISTRY_FIXTURES.values(), "each_registry", "seed_image"}
+    registry_fixtures = {*REGISTRY_FIXTURES.values(), "each_registry", "seed_image", "rig"}
     for item in items:
         if registry_fixtures & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.registry)

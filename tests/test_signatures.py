@@ -11,19 +11,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from tests.cli_run import Ran, authfile_for, base_env, insecure, run_imgsync
+from tests.cli_run import Rig
 from tests.rig.inspect import head_digest
 from tests.rig.registry import Registry
 
 pytestmark = pytest.mark.registry
-SeedImage = Callable[..., str]
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 EMPTY = "application/vnd.oci.empty.v1+json"
@@ -86,61 +83,33 @@ def attach_all(registry: Registry, repo: str, digest: str) -> dict[str, str]:
     }
 
 
-@pytest.fixture
-def env(tmp_path: Path, anon_registry: Registry, basic_registry: Registry) -> dict[str, str]:
-    auth = authfile_for(tmp_path / "auth.json", [basic_registry])
-    return base_env(
-        tmp_path,
-        REGISTRY_AUTH_FILE=str(auth),
-        IMGSYNC_INSECURE_REGISTRIES=insecure(anon_registry, basic_registry),
-    )
+def test_signatures_attestations_and_referrers_arrive_with_the_same_digests(rig: Rig) -> None:
+    digest = rig.seed(rig.anon, "1.0")
+    attached = attach_all(rig.anon, rig.repo, digest)
+    mapping = f"{rig.anon.host}/{rig.repo}:1.0={rig.basic.host}/m/{rig.repo}"
 
-
-def sync(env: dict[str, str], tmp_path: Path, *args: str) -> Ran:
-    return run_imgsync(["sync", "--with-signatures", *args], env, report=tmp_path / "r.json")
-
-
-def test_signatures_attestations_and_referrers_arrive_with_the_same_digests(
-    env: dict[str, str],
-    tmp_path: Path,
-    anon_registry: Registry,
-    basic_registry: Registry,
-    seed_image: SeedImage,
-    unique_repo: str,
-) -> None:
-    digest = seed_image(anon_registry, unique_repo, "1.0")
-    attached = attach_all(anon_registry, unique_repo, digest)
-    mapping = f"{anon_registry.host}/{unique_repo}:1.0={basic_registry.host}/m/{unique_repo}"
-
-    ran = sync(env, tmp_path, mapping)
+    ran = rig.sync("--with-signatures", mapping)
 
     assert ran.returncode == 0, ran.output
-    assert ran.result_for(unique_repo)["status"] == "synced"
+    assert ran.result_for(rig.repo)["status"] == "synced"
     for ref, expected in attached.items():
-        assert head_digest(basic_registry, f"m/{unique_repo}", ref) == expected, ref
+        assert head_digest(rig.basic, f"m/{rig.repo}", ref) == expected, ref
 
-    mark = basic_registry.mark()
-    again = sync(env, tmp_path, mapping)
-    assert again.returncode == 0 and again.result_for(unique_repo)["status"] == "skipped"
-    assert basic_registry.count("PUT", path_contains="/", since=mark) == 0
+    mark = rig.basic.mark()
+    again = rig.sync("--with-signatures", mapping)
+    assert again.returncode == 0 and again.result_for(rig.repo)["status"] == "skipped"
+    assert rig.basic.count("PUT", path_contains="/", since=mark) == 0
 
 
-def test_an_image_without_signatures_is_synced_as_before(
-    env: dict[str, str],
-    tmp_path: Path,
-    anon_registry: Registry,
-    basic_registry: Registry,
-    seed_image: SeedImage,
-    unique_repo: str,
-) -> None:
-    digest = seed_image(anon_registry, unique_repo, "plain")
-    mapping = f"{anon_registry.host}/{unique_repo}:plain={basic_registry.host}/m/{unique_repo}"
+def test_an_image_without_signatures_is_synced_as_before(rig: Rig) -> None:
+    digest = rig.seed(rig.anon, "plain")
+    mapping = f"{rig.anon.host}/{rig.repo}:plain={rig.basic.host}/m/{rig.repo}"
 
-    ran = sync(env, tmp_path, mapping)
+    ran = rig.sync("--with-signatures", mapping)
 
     assert ran.returncode == 0, ran.output
-    result = ran.result_for(unique_repo)
+    result = ran.result_for(rig.repo)
     assert (result["status"], result["destination_digest"]) == ("synced", digest)
     tag = digest.replace(":", "-")
     for ref in (tag, f"{tag}.sig", f"{tag}.att", f"{tag}.sbom"):
-        assert head_digest(basic_registry, f"m/{unique_repo}", ref) is None
+        assert head_digest(rig.basic, f"m/{rig.repo}", ref) is None

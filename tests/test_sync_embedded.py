@@ -3,95 +3,56 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import jsonschema
 import pytest
 
-from tests.cli_run import (
-    CmdlineSampler,
-    Ran,
-    authfile_for,
-    base_env,
-    insecure,
-    run_imgsync,
-)
+from tests.cli_run import REPORT_SCHEMA, CmdlineSampler, Rig, authfile_for
 from tests.rig.fake_notify import FakeNotifyServer, fake_wpush, fake_wxpusher
 from tests.rig.inspect import head_digest, list_platforms
 from tests.rig.registry import Registry
 
 pytestmark = pytest.mark.registry
-SeedImage = Callable[..., str]
 
-REPORT_SCHEMA = json.loads((Path(__file__).parent / "data" / "report.schema.json").read_text())
 ALL_PLATFORMS = ["linux/amd64", "linux/arm/v7", "linux/arm64"]
 
 
-@pytest.fixture
-def env(
-    tmp_path: Path, token_registry: Registry, basic_registry: Registry, anon_registry: Registry
-) -> dict[str, str]:
-    """Credentials for the rig's registries in an auth file; all three are plain http."""
-    auth = authfile_for(tmp_path / "auth.json", [token_registry, basic_registry])
-    return base_env(
-        tmp_path,
-        REGISTRY_AUTH_FILE=str(auth),
-        IMGSYNC_INSECURE_REGISTRIES=insecure(token_registry, basic_registry, anon_registry),
-    )
+def test_multi_platform_copy_then_skip_with_head_requests_only(rig: Rig) -> None:
+    digest = rig.seed(rig.token, "1.0")
+    mirror = f"mirror/{rig.repo}"
+    mapping = f"{rig.token.host}/{rig.repo}:1.0={rig.basic.host}/{mirror}"
 
-
-def sync(env: dict[str, str], tmp_path: Path, *args: str) -> Ran:
-    return run_imgsync(["sync", *args], env, report=tmp_path / "report.json")
-
-
-def test_multi_platform_copy_then_skip_with_head_requests_only(
-    env: dict[str, str],
-    tmp_path: Path,
-    token_registry: Registry,
-    basic_registry: Registry,
-    seed_image: SeedImage,
-    unique_repo: str,
-) -> None:
-    digest = seed_image(token_registry, unique_repo, "1.0")
-    mapping = f"{token_registry.host}/{unique_repo}:1.0={basic_registry.host}/mirror/{unique_repo}"
-
-    first = sync(env, tmp_path, mapping)
+    first = rig.sync(mapping)
     assert first.returncode == 0, first.output
-    assert first.result_for(unique_repo)["status"] == "synced"
-    assert head_digest(basic_registry, f"mirror/{unique_repo}", "1.0") == digest
-    assert sorted(list_platforms(basic_registry, f"mirror/{unique_repo}", "1.0")) == ALL_PLATFORMS
+    assert first.result_for(rig.repo)["status"] == "synced"
+    assert head_digest(rig.basic, mirror, "1.0") == digest
+    assert sorted(list_platforms(rig.basic, mirror, "1.0")) == ALL_PLATFORMS
 
-    src_mark, dst_mark = token_registry.mark(), basic_registry.mark()
-    second = sync(env, tmp_path, mapping)
+    src_mark, dst_mark = rig.token.mark(), rig.basic.mark()
+    second = rig.sync(mapping)
     assert second.returncode == 0, second.output
-    result = second.result_for(unique_repo)
+    result = second.result_for(rig.repo)
     assert result["status"] == "skipped"
     assert result["source_digest"] == result["destination_digest"] == digest
-    for registry, mark in ((token_registry, src_mark), (basic_registry, dst_mark)):
+    for registry, mark in ((rig.token, src_mark), (rig.basic, dst_mark)):
         assert registry.count("HEAD", since=mark) >= 1
         assert registry.count("GET", since=mark) == 0
         assert registry.count("PUT", path_contains="/", since=mark) == 0
         assert registry.count("POST", path_contains="/", since=mark) == 0
 
 
-def test_changed_source_is_synced_again(
-    env: dict[str, str],
-    tmp_path: Path,
-    anon_registry: Registry,
-    basic_registry: Registry,
-    seed_image: SeedImage,
-    unique_repo: str,
-) -> None:
-    seed_image(anon_registry, unique_repo, "latest", version="1")
-    mapping = f"{anon_registry.host}/{unique_repo}={basic_registry.host}/{unique_repo}"
-    assert sync(env, tmp_path, mapping).returncode == 0
+def test_changed_source_is_synced_again(rig: Rig) -> None:
+    rig.seed(rig.anon, "latest", version="1")
+    mapping = f"{rig.anon.host}/{rig.repo}={rig.basic.host}/{rig.repo}"
+    assert rig.sync(mapping).returncode == 0
 
-    new_digest = seed_image(anon_registry, unique_repo, "latest", version="2")
-    again = sync(env, tmp_path, mapping)
+    new_digest = rig.seed(rig.anon, "latest", version="2")
+    again = rig.sync(mapping)
     assert again.returncode == 0, again.output
-    assert again.result_for(unique_repo)["status"] == "synced"
-    assert head_digest(basic_registry, unique_repo, "latest") == new_digest
+    assert again.result_for(rig.repo)["status"] == "synced"
+    assert head_digest(rig.basic, rig.repo, "latest") == new_digest
 
 
 @pytest.fixture
@@ -102,32 +63,27 @@ def wrong_password_registry(tmp_path: Path) -> Iterator[Registry]:
 
 
 def test_failures_get_their_category_while_other_mappings_succeed(
-    env: dict[str, str],
-    tmp_path: Path,
-    anon_registry: Registry,
-    basic_registry: Registry,
-    wrong_password_registry: Registry,
-    seed_image: SeedImage,
-    unique_repo: str,
+    rig: Rig, wrong_password_registry: Registry
 ) -> None:
-    seed_image(anon_registry, unique_repo, "ok")
-    authfile_for(Path(env["REGISTRY_AUTH_FILE"]), [basic_registry])
+    rig.seed(rig.anon, "ok")
+    auth_file = Path(rig.env["REGISTRY_AUTH_FILE"])
+    authfile_for(auth_file, [rig.basic])
     bad = wrong_password_registry
-    extra = json.loads(Path(env["REGISTRY_AUTH_FILE"]).read_text())
+    extra = json.loads(auth_file.read_text())
     extra["auths"][bad.host] = {"username": "tester", "password": "not-the-password"}
-    Path(env["REGISTRY_AUTH_FILE"]).write_text(json.dumps(extra))
-    env["IMGSYNC_INSECURE_REGISTRIES"] += f",{bad.host},127.0.0.1:1"
-    env["IMGSYNC_MAX_RETRIES"] = "1"
-    src = f"{anon_registry.host}/{unique_repo}"
+    auth_file.write_text(json.dumps(extra))
+    rig.env["IMGSYNC_INSECURE_REGISTRIES"] += f",{bad.host},127.0.0.1:1"
+    rig.env["IMGSYNC_MAX_RETRIES"] = "1"
+    src, dst = f"{rig.anon.host}/{rig.repo}", f"{rig.basic.host}/{rig.repo}"
     mappings = ",".join(
         [
-            f"{src}:ok={basic_registry.host}/{unique_repo}/good:ok",
-            f"{src}:missing={basic_registry.host}/{unique_repo}/missing:x",
-            f"{src}:ok={bad.host}/{unique_repo}/wrongpw:ok",
-            f"127.0.0.1:1/{unique_repo}:ok={basic_registry.host}/{unique_repo}/down:ok",
+            f"{src}:ok={dst}/good:ok",
+            f"{src}:missing={dst}/missing:x",
+            f"{src}:ok={bad.host}/{rig.repo}/wrongpw:ok",
+            f"127.0.0.1:1/{rig.repo}:ok={dst}/down:ok",
         ]
     )
-    ran = sync(env, tmp_path, "--mappings", mappings)
+    ran = rig.sync("--mappings", mappings)
 
     assert ran.returncode == 1, ran.output
     assert ran.result_for("/good:")["status"] == "synced"
@@ -142,45 +98,21 @@ def test_failures_get_their_category_while_other_mappings_succeed(
     assert ran.report is not None and ran.report["summary"]["failed"] == 3
 
 
-def test_dry_run_copies_nothing_and_reports_would_sync(
-    env: dict[str, str],
-    tmp_path: Path,
-    anon_registry: Registry,
-    basic_registry: Registry,
-    seed_image: SeedImage,
-    unique_repo: str,
-) -> None:
-    seed_image(anon_registry, unique_repo, "1")
-    mark = basic_registry.mark()
-    ran = sync(
-        env,
-        tmp_path,
-        "--dry-run",
-        f"{anon_registry.host}/{unique_repo}:1={basic_registry.host}/{unique_repo}",
-    )
+def test_dry_run_copies_nothing_and_reports_would_sync(rig: Rig) -> None:
+    rig.seed(rig.anon, "1")
+    mark = rig.basic.mark()
+    ran = rig.sync("--dry-run", f"{rig.anon.host}/{rig.repo}:1={rig.basic.host}/{rig.repo}")
     assert ran.returncode == 0, ran.output
-    assert ran.result_for(unique_repo)["status"] == "would_sync"
-    assert head_digest(basic_registry, unique_repo, "1") is None
-    writes = [r for r in basic_registry.requests(mark) if r.method in ("PUT", "POST", "PATCH")]
+    assert ran.result_for(rig.repo)["status"] == "would_sync"
+    assert head_digest(rig.basic, rig.repo, "1") is None
+    writes = [r for r in rig.basic.requests(mark) if r.method in ("PUT", "POST", "PATCH")]
     assert writes == []
 
 
-def test_report_matches_the_documented_schema(
-    env: dict[str, str],
-    tmp_path: Path,
-    anon_registry: Registry,
-    basic_registry: Registry,
-    seed_image: SeedImage,
-    unique_repo: str,
-) -> None:
-    seed_image(anon_registry, unique_repo, "a")
-    src = f"{anon_registry.host}/{unique_repo}"
-    ran = sync(
-        env,
-        tmp_path,
-        f"{src}:a={basic_registry.host}/{unique_repo}:a",
-        f"{src}:nope={basic_registry.host}/{unique_repo}:nope",
-    )
+def test_report_matches_the_documented_schema(rig: Rig) -> None:
+    rig.seed(rig.anon, "a")
+    src, dst = f"{rig.anon.host}/{rig.repo}", f"{rig.basic.host}/{rig.repo}"
+    ran = rig.sync(f"{src}:a={dst}:a", f"{src}:nope={dst}:nope")
     assert ran.report is not None
     jsonschema.validate(ran.report, REPORT_SCHEMA)
     assert ran.report["mode"] == "embedded"
@@ -188,52 +120,36 @@ def test_report_matches_the_documented_schema(
     assert ran.report["summary"] == {"synced": 1, "skipped": 0, "failed": 1, "would_sync": 0}
 
 
-def test_token_never_appears_in_process_list_or_output(
-    env: dict[str, str],
-    tmp_path: Path,
-    token_registry: Registry,
-    basic_registry: Registry,
-    seed_image: SeedImage,
-    unique_repo: str,
-) -> None:
-    seed_image(token_registry, unique_repo, "1", name=f"{unique_repo}-big")
-    env["DOCKERHUB_TOKEN"] = "dckr_pat_SECRET_never_show_me"
-    env["DOCKERHUB_USERNAME"] = "someone"
-    mapping = f"{token_registry.host}/{unique_repo}:1={basic_registry.host}/{unique_repo}"
+def test_token_never_appears_in_process_list_or_output(rig: Rig) -> None:
+    rig.seed(rig.token, "1", name=f"{rig.repo}-big")
+    hub = {"DOCKERHUB_TOKEN": "dckr_pat_SECRET_never_show_me", "DOCKERHUB_USERNAME": "someone"}
+    mapping = f"{rig.token.host}/{rig.repo}:1={rig.basic.host}/{rig.repo}"
     with CmdlineSampler() as sampler:
-        ran = run_imgsync(["-vv", "sync", mapping], env, report=tmp_path / "report.json")
+        ran = rig.sync(mapping, options=["-vv"], env=hub)
     assert ran.returncode == 0, ran.output
     assert sampler.skopeo_seen, "the sampler never saw skopeo running"
-    secrets = [env["DOCKERHUB_TOKEN"], str(token_registry.password), str(basic_registry.password)]
+    secrets = [hub["DOCKERHUB_TOKEN"], str(rig.token.password), str(rig.basic.password)]
     leaked = [s for s in secrets for line in sampler.seen if s in line]
     assert leaked == []
     everything = ran.output + json.dumps(ran.report)
     assert [s for s in secrets if s in everything] == []
 
 
-def test_mixed_run_notifies_wpush_and_wxpusher_once_with_the_seed_format(
-    env: dict[str, str],
-    tmp_path: Path,
-    anon_registry: Registry,
-    basic_registry: Registry,
-    seed_image: SeedImage,
-    unique_repo: str,
-) -> None:
-    seed_image(anon_registry, unique_repo, "new")
-    seed_image(anon_registry, unique_repo, "same")
-    src, dst = f"{anon_registry.host}/{unique_repo}", f"{basic_registry.host}/{unique_repo}"
-    assert sync(env, tmp_path, f"{src}:same={dst}:same").returncode == 0
+def test_mixed_run_notifies_wpush_and_wxpusher_once_with_the_seed_format(rig: Rig) -> None:
+    rig.seed(rig.anon, "new")
+    rig.seed(rig.anon, "same")
+    src, dst = f"{rig.anon.host}/{rig.repo}", f"{rig.basic.host}/{rig.repo}"
+    assert rig.sync(f"{src}:same={dst}:same").returncode == 0
     with fake_wpush() as wpush, fake_wxpusher() as wx:
-        env.update(
-            WPUSH_KEY="WPUSHsecretkey",
-            IMGSYNC_WPUSH_API=wpush.url,
-            WXPUSHER_APP_TOKEN="AT_secret",
-            WXPUSHER_UIDS="UID_x",
-            IMGSYNC_WXPUSHER_API=wx.url,
-        )
-        ran = sync(
-            env, tmp_path, f"{src}:new={dst}:new,{src}:same={dst}:same,{src}:gone={dst}:gone"
-        )
+        channels = {
+            "WPUSH_KEY": "WPUSHsecretkey",
+            "IMGSYNC_WPUSH_API": wpush.url,
+            "WXPUSHER_APP_TOKEN": "AT_secret",
+            "WXPUSHER_UIDS": "UID_x",
+            "IMGSYNC_WXPUSHER_API": wx.url,
+        }
+        mappings = f"{src}:new={dst}:new,{src}:same={dst}:same,{src}:gone={dst}:gone"
+        ran = rig.sync(mappings, env=channels)
     assert ran.returncode == 1
     assert [r.path for r in wpush.requests] == ["/api/v1/send"]
     assert [r.path for r in wx.requests] == ["/api/send/message"]
@@ -250,23 +166,12 @@ def test_mixed_run_notifies_wpush_and_wxpusher_once_with_the_seed_format(
     assert "WPUSHsecretkey" not in ran.output and "AT_secret" not in ran.output
 
 
-def test_failing_notifier_is_shown_but_does_not_change_the_exit_code(
-    env: dict[str, str],
-    tmp_path: Path,
-    anon_registry: Registry,
-    basic_registry: Registry,
-    seed_image: SeedImage,
-    unique_repo: str,
-) -> None:
-    seed_image(anon_registry, unique_repo, "1")
+def test_failing_notifier_is_shown_but_does_not_change_the_exit_code(rig: Rig) -> None:
+    rig.seed(rig.anon, "1")
+    mapping = f"{rig.anon.host}/{rig.repo}:1={rig.basic.host}/{rig.repo}"
     with FakeNotifyServer() as wpush:
         wpush.respond(200, {"code": 1001, "message": "apikey invalid", "data": None})
-        env.update(WPUSH_KEY="WPUSHbad", IMGSYNC_WPUSH_API=wpush.url)
-        ran = sync(
-            env,
-            tmp_path,
-            f"{anon_registry.host}/{unique_repo}:1={basic_registry.host}/{unique_repo}",
-        )
+        ran = rig.sync(mapping, env={"WPUSH_KEY": "WPUSHbad", "IMGSYNC_WPUSH_API": wpush.url})
     assert ran.returncode == 0, ran.output
     assert "wpush" in ran.stdout and "apikey invalid" in ran.stdout
     assert ran.report is not None
@@ -275,35 +180,27 @@ def test_failing_notifier_is_shown_but_does_not_change_the_exit_code(
     ]
 
 
-def test_invalid_mapping_runs_nothing_and_exits_2(
-    env: dict[str, str], tmp_path: Path, basic_registry: Registry
-) -> None:
-    mark = basic_registry.mark()
-    ran = sync(env, tmp_path, f"alpine={basic_registry.host}/ok,Bad=x/y,nginx=$(id)")
+def test_invalid_mapping_runs_nothing_and_exits_2(rig: Rig) -> None:
+    mark = rig.basic.mark()
+    ran = rig.sync(f"alpine={rig.basic.host}/ok,Bad=x/y,nginx=$(id)")
     assert ran.returncode == 2
     assert "item 2" in ran.stderr and "item 3" in ran.stderr
-    assert basic_registry.requests(mark) == []
+    assert rig.basic.requests(mark) == []
     assert ran.report is None
 
 
-def test_markdown_summary_goes_to_file_and_github_step_summary(
-    env: dict[str, str],
-    tmp_path: Path,
-    anon_registry: Registry,
-    basic_registry: Registry,
-    seed_image: SeedImage,
-    unique_repo: str,
-) -> None:
-    seed_image(anon_registry, unique_repo, "1")
-    step_summary = tmp_path / "step_summary.md"
+def test_markdown_summary_goes_to_file_and_github_step_summary(rig: Rig) -> None:
+    rig.seed(rig.anon, "1")
+    step_summary = rig.tmp_path / "step_summary.md"
     step_summary.write_text("# earlier step\n")
-    env["GITHUB_STEP_SUMMARY"] = str(step_summary)
-    markdown = tmp_path / "summary.md"
-    mapping = f"{anon_registry.host}/{unique_repo}:1={basic_registry.host}/{unique_repo}"
-    ran = sync(env, tmp_path, "--summary-markdown", str(markdown), mapping)
+    markdown = rig.tmp_path / "summary.md"
+    mapping = f"{rig.anon.host}/{rig.repo}:1={rig.basic.host}/{rig.repo}"
+    ran = rig.sync(
+        "--summary-markdown", str(markdown), mapping, env={"GITHUB_STEP_SUMMARY": str(step_summary)}
+    )
     assert ran.returncode == 0, ran.output
     table = markdown.read_text()
     assert "| synced |" in table.lower() or "synced" in table
-    assert f"{basic_registry.host}/{unique_repo}:1" in table
+    assert f"{rig.basic.host}/{rig.repo}:1" in table
     assert step_summary.read_text().startswith("# earlier step\n")
     assert table.strip() in step_summary.read_text()
