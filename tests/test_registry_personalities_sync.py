@@ -21,6 +21,7 @@ import requests
 
 from imgsync.adapters.credentials import Credential, CredentialStore
 from imgsync.adapters.registry_pool import RegistryPool
+from imgsync.adapters.skopeo_stderr import classify_stderr, fatal_message, with_hint
 from imgsync.core.reference import ImageReference
 from tests.cli_run import Ran, base_env, run_imgsync
 from tests.rig.authfile import write_auths
@@ -315,8 +316,9 @@ def test_a_spent_pull_quota_defers_the_copies_at_once_without_starting_skopeo(
         assert ran.result_for(fragment)["status"] == "deferred", ran.output
         category, message = error_of(ran, fragment)
         assert category == "rate_limited" and "pull rate limit reached" in message
-    assert took < 10, took  # skopeo's own 429 retries took 128 s here for one mapping
+    assert took < 5, took  # skopeo's own 429 retries took 128 s here for one mapping
     assert hub.stats.count("GET", status=200, since=mark) == 0
+    assert hub.stats.count("GET", status=429, since=mark) == 1  # the index: asked once, no retry
 
 
 # ---------------------------------------------------------------------- plain HTTP
@@ -344,3 +346,45 @@ def test_200_mappings_to_a_plain_http_registry_without_insecure_fail_fast_with_t
 def _results(ran: Ran) -> list[dict[str, Any]]:
     assert ran.report is not None
     return list(ran.report["results"])
+
+
+# ---------------------------------------------------------------------- skopeo's own texts
+
+
+@pytest.mark.parametrize(
+    ("stderr", "category", "hint"),
+    [
+        (
+            "writing blob: initiating layer upload to /v2/a/b/blobs/uploads/ in h:1: name unknown: "
+            "The repository with name 'a/b' does not exist in the registry with id '1'",
+            "not_found",
+            "create it first (aws ecr create-repository --repository-name a/b)",
+        ),
+        (
+            "reading manifest v1 in h:1/a/b: denied: Your authorization token has expired. "
+            "Reauthenticate and try again.",
+            "auth",
+            "refresh the credential (e.g. aws ecr get-login-password / the credential helper)",
+        ),
+        (
+            "initiating layer upload to /v2/proj/app/blobs/uploads/ in h:1: unauthorized: "
+            "unauthorized to access repository: proj/app, action: push: unauthorized to access "
+            "repository: proj/app, action: push",
+            "auth",
+            "on Harbor the project 'proj' must exist before a push: create it first",
+        ),
+        (
+            'pinging container registry h:1: Get "https://h:1/v2/": http: server gave HTTP '
+            "response to HTTPS client",
+            "unsupported",
+            "h:1 speaks plain HTTP: add it to --insecure-registry h:1",
+        ),
+    ],
+)
+def test_skopeo_failures_from_these_registries_get_their_category_and_hint(
+    stderr: str, category: str, hint: str
+) -> None:
+    escaped = stderr.replace('"', '\\"')  # as skopeo quotes its message
+    line = f'time="t" level=fatal msg="{escaped}"'
+    assert classify_stderr(line) == category
+    assert hint in with_hint(fatal_message(line))
