@@ -41,6 +41,14 @@ class RegistryProfile:
     name: str
     title: str
     max_depth: int | None = None  # path components a repository may have; None: any
+    #: Manifest shapes the registry refuses to store (names from core/manifest_format.py).
+    refuses: frozenset[str] = frozenset()
+    #: What a refused shape is converted to when the sync file says nothing ("keep": never).
+    converts_to: str = "keep"
+    #: How tags are deleted (prune); the values are defined in core/delete_style.py.
+    deletes: str = "tag-then-digest"
+    #: What must be created before a first push ("" none; "namespace", "project", …).
+    must_exist: str = ""
 
     def __post_init__(self) -> None:
         if self.max_depth is not None and self.max_depth < 1:
