@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.measure import status_kb, tree
+from bench.measure import children, status_kb, tree
 
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 15.0
@@ -38,6 +38,10 @@ class Worker:
     def peak_rss_kb(self) -> list[int]:
         """``VmHWM`` of the worker's main process and every pool process below it."""
         return [kb for pid in tree(self.proc.pid) if (kb := status_kb(pid)) is not None]
+
+    def pool_size(self) -> int:
+        """Pool processes below the node's main process: what ``--concurrency`` really gave."""
+        return len(children(self.proc.pid))
 
     def stop(self) -> None:
         """Warm shutdown (SIGTERM), then kill the whole process group if it lingers."""
@@ -104,6 +108,10 @@ class Cluster:
     def peak_rss_kb(self) -> list[int]:
         """Peak RSS of every worker process (main and pool), read before stopping."""
         return [kb for node in self.nodes for kb in node.peak_rss_kb()]
+
+    def pool_sizes(self) -> list[int]:
+        """Pool processes per node, once every node is ready (prefork forks them first)."""
+        return [node.pool_size() for node in self.nodes]
 
     def stop(self) -> None:
         for node in self.nodes:

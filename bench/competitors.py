@@ -4,7 +4,9 @@
    the source and the destination, compare the digests, ``skopeo copy --all`` if they differ.
 2. ``skopeo-sync``: ``skopeo sync --all --preserve-digests`` with a YAML source list.
 3. ``embedded-*``: ``imgsync sync`` in-process at several concurrencies.
-4. ``celery-w*``: ``imgsync sync --broker`` with 1, 2 or 4 ``imgsync worker`` processes.
+4. ``celery-w*``: ``imgsync sync --broker`` with 1, 2 or 4 ``imgsync worker`` nodes of one
+   pool process each (``--celery-concurrency`` more), and ``celery-wWxC`` rows with several
+   (``1 × 8``, ``2 × 4``): the pool size each node really ran is checked and recorded.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ class ToolRun:
     counts: dict[str, int]
     ok: bool
     worker_rss_kb: list[int] = field(default_factory=list)
+    #: Pool processes each worker node ran (celery only), as counted while it ran.
+    pool_sizes: list[int] = field(default_factory=list)
 
 
 class Competitor(ABC):
@@ -160,21 +164,36 @@ class Celery(Competitor):
 
     def __init__(self, workers: int, broker_url: str, concurrency: int = 1) -> None:
         self.workers, self.broker_url, self.concurrency = workers, broker_url, concurrency
-        self.name = f"celery-w{workers}"
-        self.label = f"imgsync Celery, {workers} worker(s) × {concurrency} process"
+        self.name = celery_name(workers, concurrency)
+        plural = "process" if concurrency == 1 else "processes"
+        self.label = f"imgsync Celery, {workers} worker(s) × {concurrency} {plural}"
         self.check_concurrency = workers * concurrency
 
     def run(self, case: Case) -> ToolRun:
         workdir = case.workdir / self.name
-        cluster = Cluster(self.broker_url, case.env, workdir / "workers", self.workers)
+        cluster = Cluster(
+            self.broker_url, case.env, workdir / "workers", self.workers, self.concurrency
+        )
         with cluster:
+            pools = cluster.pool_sizes()
+            if pools != [self.concurrency] * self.workers:
+                raise RuntimeError(f"{self.label}: the workers ran pools of {pools} processes")
             argv, report = imgsync_argv(case, workdir, [])
             env = cluster.client_env()
             ran = run_measured(argv, env, workdir, timeout=RUN_TIMEOUT, probe=True)
             rss = cluster.peak_rss_kb()
         counts = report_counts(report)
         ok = ran.returncode == 0 and counts is not None
-        return ToolRun(ran, counts or {}, ok, worker_rss_kb=rss)
+        return ToolRun(ran, counts or {}, ok, worker_rss_kb=rss, pool_sizes=pools)
+
+
+def celery_name(workers: int, concurrency: int) -> str:
+    """``celery-w2`` for one process per worker (as earlier results), else ``celery-w2x4``."""
+    return f"celery-w{workers}" if concurrency == 1 else f"celery-w{workers}x{concurrency}"
+
+
+#: (workers, processes per worker) rows that always run, besides the 1/2/4-worker ones.
+MULTI_PROCESS_ROWS = ((1, 8), (2, 4))
 
 
 def all_competitors(broker_url: str, celery_concurrency: int = 1) -> list[Competitor]:
@@ -186,5 +205,11 @@ def all_competitors(broker_url: str, celery_concurrency: int = 1) -> list[Compet
         Embedded(8),
         Embedded(32),
         Embedded(None),
-        *(Celery(w, broker_url, celery_concurrency) for w in (1, 2, 4)),
+        *celery_rows(broker_url, celery_concurrency),
     ]
+
+
+def celery_rows(broker_url: str, celery_concurrency: int) -> list[Competitor]:
+    """1, 2 and 4 workers of ``celery_concurrency`` processes, then the multi-process rows."""
+    shapes = [(w, celery_concurrency) for w in (1, 2, 4)] + list(MULTI_PROCESS_ROWS)
+    return [Celery(w, broker_url, c) for w, c in dict.fromkeys(shapes)]

@@ -66,6 +66,8 @@ class Measurement:
     new_connections: dict[str, int] = field(default_factory=dict)
     imgsync_rss_kb: int | None = None
     worker_rss_kb: list[int] = field(default_factory=list)
+    #: Pool processes each Celery worker node ran (counted, not what was asked for).
+    worker_pool_sizes: list[int] = field(default_factory=list)
     tool_cpu_s: float | None = None
     other_cpu_s: float | None = None
     loadavg_1m: float | None = None

@@ -113,6 +113,7 @@ def run_one(
         startup_s=ran.startup_s,
         imgsync_rss_kb=ran.self_maxrss_kb,
         worker_rss_kb=outcome.worker_rss_kb,
+        worker_pool_sizes=outcome.pool_sizes,
         tool_cpu_s=ran.cpu_user_s + ran.cpu_sys_s,
     )
     meter.fill(m, before, proxy)

@@ -138,14 +138,19 @@ def test_proxy_overlaps_concurrent_requests(registry: Registry) -> None:
 @pytest.mark.registry
 @pytest.mark.timeout(600)
 def test_quick_benchmark_runs_end_to_end(tmp_path: Path) -> None:
-    """``python -m bench --quick`` on a subset: every run succeeds and the files appear."""
+    """``python -m bench --quick`` on a subset: every run succeeds and the files appear.
+
+    The Celery row runs one worker of two pool processes: its label says so, and so does
+    the pool the harness counted below the running worker.
+    """
     for binary in ("docker-registry", "skopeo", "redis-server"):
         need_binary(binary)
     out = tmp_path / "out"
     argv = [
         sys.executable, "-m", "bench", "--quick",
         "--scenarios", "a,b",
-        "--competitors", "loop,skopeo-sync,embedded-default,celery-w1",
+        "--competitors", "loop,skopeo-sync,embedded-default,celery-w1x2",
+        "--celery-concurrency", "2",
         "--enqueue-n", "200",
         "--out", str(out),
     ]  # fmt: skip
@@ -157,7 +162,10 @@ def test_quick_benchmark_runs_end_to_end(tmp_path: Path) -> None:
     skip_gets = {
         m["competitor"]: m["src_manifest_gets"] for m in runs if m["scenario"] == "in-sync"
     }
-    assert skip_gets["embedded-default"] == 0 and skip_gets["celery-w1"] == 0
+    assert skip_gets["embedded-default"] == 0 and skip_gets["celery-w1x2"] == 0
+    celery = [m for m in runs if m["competitor"] == "celery-w1x2"]
+    assert celery and all(m["worker_pool_sizes"] == [2] for m in celery)
+    assert data["meta"]["labels"]["celery-w1x2"] == "imgsync Celery, 1 worker(s) × 2 processes"
     assert skip_gets["loop"] > 0 and skip_gets["skopeo-sync"] > 0
     assert statistics.median(m["wall_s"] for m in runs) > 0
     assert (out / "benchmarks.md").read_text().startswith("# Benchmarks")
