@@ -18,6 +18,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode, urlsplit
 
@@ -97,8 +98,14 @@ class TokenCache:
             return token
 
 
-def parse_token_response(response: requests.Response, who: str, scope: str) -> tuple[str, float]:
-    """``(token, expires_in)`` from a token service answer, or the error it amounts to."""
+def parse_token_response(
+    response: requests.Response, who: str, scope: str, *, now: Callable[[], float] = time.time
+) -> tuple[str, float]:
+    """``(token, seconds it stays valid)`` from a token service answer, or its error.
+
+    The life counts from ``issued_at`` when the answer has one (distribution's client
+    does the same), so a token that waited in a cache upstream is not kept too long.
+    """
     if response.status_code in (401, 403):
         raise AuthError(
             f"token service {urlsplit(response.url).netloc} refused {who} for {scope}: "
@@ -116,10 +123,37 @@ def parse_token_response(response: requests.Response, who: str, scope: str) -> t
     token = body.get("token") or body.get("access_token")
     if not isinstance(token, str):
         raise UnexpectedResponse("token service sent no token", url=response.url, status=200)
-    expires_in = body.get("expires_in")
-    if isinstance(expires_in, int | float) and not isinstance(expires_in, bool) and expires_in > 0:
-        return token, float(expires_in)
-    return token, DEFAULT_EXPIRES_IN
+    return token, token_life(body, now())
+
+
+def token_life(body: Mapping[str, object], now: float) -> float:
+    """Seconds left of a token: ``expires_in`` (default 60 s) from ``issued_at`` (or now).
+
+    An ``issued_at`` in the future (a clock ahead of ours) counts as now.
+    """
+    issued = _issued_at(body.get("issued_at"))
+    age = max(0.0, now - issued) if issued is not None else 0.0
+    return max(0.0, _expires_in(body.get("expires_in")) - age)
+
+
+def _expires_in(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        return DEFAULT_EXPIRES_IN
+    return float(value)
+
+
+def _issued_at(value: object) -> float | None:
+    """``issued_at`` (RFC 3339, often with nanoseconds) as a POSIX time; None if absent or bad.
+
+    Go's zero time (``0001-01-01T00:00:00Z``, what an unset field marshals to) is absent.
+    """
+    if not isinstance(value, str):
+        return None
+    try:
+        stamp = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return stamp.timestamp() if stamp.tzinfo is not None and stamp.year > 1 else None
 
 
 def json_object(response: requests.Response, what: str) -> dict[str, object]:
