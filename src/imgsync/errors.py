@@ -23,6 +23,7 @@ and a :class:`Category`: what a mapping's result shows when the error ends it::
     ├── QuotaExhausted                        pulls left below rate_limit_min: deferred
     ├── CopyError(argv, returncode, stderr, category)   skopeo failed
     ├── PlanError                             a sync file's tag selection could not be expanded
+    ├── UnsupportedManifest                   the destination refuses the manifest shape (keep set)
     ├── Busy                                  another task holds a lock this one needs
     │   ├── DestinationBusy(destination)      the destination tag is locked: the task retries later
     │   └── RepositoryBusy (also TimeoutError)   waited too long for a copy into the same repository
@@ -262,5 +263,11 @@ class CredentialExpired(AuthError):
 
 class PlainHttpRegistry(RegistryError):
     """TLS was tried on a port that speaks plain HTTP: a setting to change, never retried."""
+
+    category = Category.UNSUPPORTED
+
+
+class UnsupportedManifest(ImgsyncError):
+    """The destination refuses the source's manifest shape, no conversion set: never retried."""
 
     category = Category.UNSUPPORTED

@@ -28,6 +28,7 @@ from imgsync.adapters.credentials import (
 from imgsync.adapters.process import Finished, run
 from imgsync.adapters.redact import redact
 from imgsync.adapters.skopeo_stderr import classify_stderr, fatal_message, with_hint
+from imgsync.core.manifest_format import Format
 from imgsync.core.reference import DOCKER_HUB, ImageReference
 from imgsync.core.result import Category
 from imgsync.errors import CopyError
@@ -80,6 +81,13 @@ def _failure(argv: Sequence[str], finished: Finished, secrets: Sequence[str]) ->
         stderr=stderr[-STDERR_TAIL:],
         category=classify_stderr(stderr),
     )
+
+
+def _format_flags(convert_to: Format | None) -> tuple[str, ...]:
+    """Keep the source's bytes, or convert them (every manifest digest changes)."""
+    if convert_to is None or convert_to is Format.KEEP:
+        return ("--preserve-digests",)
+    return ("--format", convert_to.skopeo_name)
 
 
 def docker_ref(ref: ImageReference, *, prefer_digest: bool) -> str:
@@ -137,6 +145,7 @@ class SkopeoCopier:
         self,
         source: ImageReference,
         destination: ImageReference,
+        convert_to: Format | None = None,
         *,
         source_credential: Credential | None = None,
     ) -> str | None:
@@ -150,13 +159,13 @@ class SkopeoCopier:
         """
         used = self._credentials_for(source, destination, source_credential)
         try:
-            return self._copy_with(source, destination, used)
+            return self._copy_with(source, destination, used, convert_to)
         except CopyError as exc:
             if exc.category is not Category.AUTH or not self._rotated(source, destination, used):
                 raise
         log.warning("%s refused credentials that have changed since; retrying once", destination)
         fresh = self._credentials_for(source, destination, source_credential)
-        return self._copy_with(source, destination, fresh)
+        return self._copy_with(source, destination, fresh, convert_to)
 
     def _credentials_for(
         self, source: ImageReference, destination: ImageReference, chosen: Credential | None
@@ -175,13 +184,17 @@ class SkopeoCopier:
         return (not used.chosen and self._credentials.fresh(source.name, used.source)) or changed
 
     def _copy_with(
-        self, source: ImageReference, destination: ImageReference, used: CopyCredentials
+        self,
+        source: ImageReference,
+        destination: ImageReference,
+        used: CopyCredentials,
+        convert_to: Format | None = None,
     ) -> str | None:
         with ExitStack() as stack:
             work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="imgsync-copy-")))
             src_auth = stack.enter_context(_authfile(source, used.source))
             dst_auth = stack.enter_context(_authfile(destination, used.destination))
-            argv = self.argv(source, destination, src_auth, dst_auth, work / "digest")
+            argv = self.argv(source, destination, src_auth, dst_auth, work / "digest", convert_to)
             self._execute(argv, used.given())
             digest = _read_digest(work / "digest")
         log.info("copied %s to %s (%s)", source, destination, digest or "no digest")
@@ -194,10 +207,11 @@ class SkopeoCopier:
         src_auth: Path | None,
         dst_auth: Path | None,
         digestfile: Path,
+        convert_to: Format | None = None,
     ) -> list[str]:
         """The exact command line (public so that it can be shown in ``--dry-run``)."""
         return [
-            *(self._skopeo, "copy", "--all", "--preserve-digests"),
+            *(self._skopeo, "copy", "--all", *_format_flags(convert_to)),
             *("--retry-times", str(self._retry_times), "--digestfile", str(digestfile)),
             *self._side_flags("src", source.registry, src_auth),
             *self._side_flags("dest", destination.registry, dst_auth),

@@ -127,6 +127,16 @@ def _harbor_project(found: re.Match[str]) -> str:
     )
 
 
+def _manifest_refused(found: re.Match[str]) -> str:
+    """A destination refused a manifest's type: the setting that converts it."""
+    host = found["host"] or "HOST"
+    return (
+        f"{host} refused this manifest type: set manifest_format: docker (or oci) for {host} "
+        "under the sync file's registries: to convert it (digests change; later runs still "
+        "skip it by its record tag), or name the registry's profile (profile: swr, quay, zot)"
+    )
+
+
 def _fixed(text: str) -> Hint:
     return lambda _: text
 
@@ -151,6 +161,14 @@ HINTS: tuple[tuple[re.Pattern[str], Hint], ...] = (
     (
         re.compile(r"unauthorized to access repository: (?P<name>[^,\s]+), action: push"),
         _harbor_project,
+    ),
+    (
+        re.compile(
+            r"uploading manifest \S+ to (?P<host>[^\s/]+)/\S+?: manifest invalid"
+            r"|manifest list must be converted to type",
+            re.IGNORECASE,
+        ),
+        _manifest_refused,
     ),
     (
         re.compile(r"token has expired", re.IGNORECASE),

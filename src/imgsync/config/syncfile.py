@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from imgsync.core.manifest_format import Format
 from imgsync.core.path_template import parse_path_template
 from imgsync.core.refparse import parse_reference
 from imgsync.core.registry_profile import profile_named
@@ -118,6 +119,7 @@ class Defaults(_Strict):
 
     dest_prefix: str | None = None
     dest_template: Template | None = None
+    manifest_format: Format | None = None
     platforms: Platforms = None
     prune: bool = False
     concurrency: int | None = Field(default=None, ge=1, le=256)
@@ -145,7 +147,8 @@ class RegistrySpec(_Strict):
     (copies beyond it end ``deferred``); ``accounts`` spreads copies over several
     accounts, each with its own quota. ``dest_template`` lays out destinations made
     from a prefix on this registry; ``profile`` and ``max_depth`` say what it accepts
-    (:mod:`imgsync.core.registry_profile`), for hosts the built-in table does not know.
+    (:mod:`imgsync.core.registry_profile`), for hosts the built-in table does not know;
+    ``manifest_format`` what is written there (:mod:`imgsync.core.manifest_format`).
     """
 
     username_env: EnvName | None = None
@@ -159,6 +162,7 @@ class RegistrySpec(_Strict):
     dest_template: Template | None = None
     profile: ProfileName | None = None
     max_depth: int | None = Field(default=None, ge=1, le=64)
+    manifest_format: Format | None = None
 
     @model_validator(mode="after")
     def _pairs(self) -> RegistrySpec:

@@ -102,7 +102,14 @@ def destination_rules(spec: SyncFileSpec) -> DestinationRules:
         if r.dest_template
     }
     fallback = optional_template(spec.defaults.dest_template)
-    return DestinationRules(ProfileTable(profiles), templates, fallback)
+    formats = {host.lower(): r.manifest_format for host, r in registries if r.manifest_format}
+    return DestinationRules(
+        ProfileTable(profiles),
+        templates,
+        fallback,
+        formats=formats,
+        format_fallback=spec.defaults.manifest_format,
+    )
 
 
 def describe(exc: ValidationError, path: Path, lines: dict[KeyPath, int]) -> str:

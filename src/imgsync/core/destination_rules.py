@@ -17,8 +17,9 @@ checks it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from imgsync.core.manifest_format import Format, WritePolicy
 from imgsync.core.path_template import FLAT, LAST, PATH, PathTemplate
 from imgsync.core.reference import ImageReference
 from imgsync.core.registry_profile import ProfileTable, RegistryProfile, depth
@@ -34,6 +35,9 @@ class DestinationRules:
     templates: Mapping[str, PathTemplate] = field(default_factory=dict)
     fallback: PathTemplate | None = None
     own: PathTemplate | None = None
+    #: ``manifest_format`` per registry (lower-case hosts), then the fallback, then the profile's.
+    formats: Mapping[str, Format] = field(default_factory=dict)
+    format_fallback: Format | None = None
 
     def template_for(self, prefix: str) -> PathTemplate:
         host = prefix.partition("/")[0].lower()
@@ -42,6 +46,14 @@ class DestinationRules:
     def prefixed(self, prefix: str, source_path: str) -> str:
         """``prefix/`` + the source path as the template for that prefix lays it out."""
         return f"{prefix}/{self.template_for(prefix).apply(source_path)}"
+
+    def writes_for(self, destination: ImageReference) -> WritePolicy | None:
+        """The destination's manifest-format policy; None where nothing can differ from keep."""
+        host = destination.registry
+        policy = self.profiles.for_host(host).write_policy(host)
+        chosen = self.formats.get(host.lower()) or self.format_fallback
+        policy = replace(policy, format=chosen) if chosen else policy
+        return policy if policy.may_convert or policy.refuses else None
 
     def problem(
         self, destination: ImageReference, prefix: str | None, source_path: str

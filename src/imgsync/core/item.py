@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from imgsync.core.codec import FromText
+from imgsync.core.manifest_format import WritePolicy
 from imgsync.core.platforms import Platform, parse_platform, platform_list
 from imgsync.core.reference import ImageReference
 from imgsync.core.refparse import parse_reference
@@ -40,6 +41,8 @@ class SyncItem:
     subset the destination index must hold. ``immutable`` means: once the
     destination has the tag, leave it alone without asking the source.
     ``signatures``: also copy the signatures and attestations attached to the digest.
+    ``writes``: the destination's manifest-format policy when it may convert
+    (:mod:`imgsync.core.manifest_format`); ``None`` keeps digests as always.
     """
 
     source: Annotated[ImageReference, FromText(parse_reference)]
@@ -47,6 +50,7 @@ class SyncItem:
     platforms: tuple[Annotated[Platform, FromText(parse_platform)], ...] | None = None
     immutable: bool = False
     signatures: bool = False
+    writes: WritePolicy | None = None
 
     def __post_init__(self) -> None:
         _checked_destination(self.destination)
@@ -69,6 +73,7 @@ class SyncItem:
         extra = [f"platforms {platform_list(self.platforms)}"] if self.platforms else []
         extra += ["immutable"] if self.immutable else []
         extra += ["signatures"] if self.signatures else []
+        extra += [f"manifest format {self.writes.key}"] if self.writes else []
         return f"{self}  [{'; '.join(extra)}]" if extra else str(self)
 
     def to_dict(self) -> dict[str, Any]:
@@ -80,4 +85,6 @@ class SyncItem:
             data["immutable"] = True
         if self.signatures:
             data["signatures"] = True
+        if self.writes is not None:
+            data["writes"] = self.writes.to_dict()
         return data

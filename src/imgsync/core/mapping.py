@@ -158,7 +158,8 @@ def _parse_item(text: str, rules: _Rules) -> SyncItem:
     prefix = rules.prefix if destination_text is None else None
     if destination_text is None:
         destination_text = _prefixed(source, rules)
-    item = SyncItem(source, _destination(source, destination_text, rules.hub_user))
+    destination = _destination(source, destination_text, rules.hub_user)
+    item = SyncItem(source, destination, writes=rules.dest.writes_for(destination))
     problem = rules.dest.problem(item.destination, prefix, source.short_path)
     if problem is not None:
         raise _ItemError(problem)

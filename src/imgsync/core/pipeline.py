@@ -22,6 +22,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
+from imgsync.core.converting import sync_converting
+from imgsync.core.manifest_format import Format
 from imgsync.core.mapping import SyncItem
 from imgsync.core.reference import ImageReference
 from imgsync.core.result import Category, ErrorInfo, Status, StepResult, SyncResult
@@ -43,9 +45,20 @@ class DigestReader(Protocol):
 
 
 class Copier(Protocol):
-    """Copies every platform of ``source`` to ``destination``, keeping digests."""
+    """Copies every platform of ``source`` to ``destination``: keeping digests, or converted."""
 
-    def copy(self, source: ImageReference, destination: ImageReference) -> str | None: ...
+    def copy(
+        self,
+        source: ImageReference,
+        destination: ImageReference,
+        convert_to: Format | None = None,
+    ) -> str | None: ...
+
+
+class PushCheck(Protocol):
+    """Raises when a destination will refuse a push (a namespace never created, …), read-only."""
+
+    def check_push(self, destination: ImageReference) -> None: ...
 
 
 class PullEstimator(Protocol):
@@ -64,11 +77,13 @@ def sync_item(
     attempts: int = 1,
     clock: Callable[[], float] = time.monotonic,
     estimator: PullEstimator | None = None,
+    push_check: PushCheck | None = None,
 ) -> SyncResult:
     """Bring one destination up to date; every failure becomes a ``failed`` result."""
     started = clock()
     with waits_counted() as waited:
-        outcome = _guarded(item, registry, _MeteredCopier(copier, estimator), dry_run)
+        metered = _MeteredCopier(copier, estimator, push_check)
+        outcome = _guarded(item, registry, metered, dry_run)
     elapsed, waited_s = clock() - started, waited()
     result = SyncResult(
         source=str(item.source),
@@ -82,6 +97,7 @@ def sync_item(
         waited_s=waited_s,
         worker=worker,
         pulls=outcome.pulls,
+        converted=outcome.converted,
     )
     _log_result(result)
     return result
@@ -93,12 +109,25 @@ class _MeteredCopier:
 
     copier: Copier
     estimator: PullEstimator | None
+    push_check: PushCheck | None = None
 
-    def copy(self, source: ImageReference, destination: ImageReference) -> str | None:
-        return self.copier.copy(source, destination)
+    def copy(
+        self,
+        source: ImageReference,
+        destination: ImageReference,
+        convert_to: Format | None = None,
+    ) -> str | None:
+        if convert_to is None:  # the plain call every copier knows
+            return self.copier.copy(source, destination)
+        return self.copier.copy(source, destination, convert_to)
 
     def pulls(self, source: ImageReference) -> int:
         return self.estimator.pulls(source) if self.estimator is not None else 0
+
+    def check_push(self, destination: ImageReference) -> None:
+        """Before a copy (or a dry run's would_sync): a destination that must be created first."""
+        if self.push_check is not None:
+            self.push_check.check_push(destination)
 
 
 def _guarded(
@@ -134,11 +163,12 @@ def _steps(
         existing = registry.head_digest(item.destination)
         if existing is not None:  # immutable and present: the source is not even asked
             return StepResult(Status.SKIPPED, None, existing)
-    if item.platforms is not None:
-        return sync_subset(item, registry, copier, dry_run)
+    if item.platforms is not None or item.writes is not None:
+        return _own_path(item, registry, copier, dry_run)
     source_digest, destination_digest = _digests(item, registry)
     if destination_digest == source_digest:
         return StepResult(Status.SKIPPED, source_digest, destination_digest)
+    copier.check_push(item.destination)
     pinned = item.source.with_digest(source_digest)
     pulls = copier.pulls(pinned)
     if dry_run:
@@ -149,6 +179,15 @@ def _steps(
         error = ErrorInfo(Category.RATE_LIMITED, str(exc))
         return StepResult(Status.DEFERRED, source_digest, destination_digest, error)
     return replace(_verify(item, registry, source_digest), pulls=pulls)
+
+
+def _own_path(
+    item: SyncItem, registry: DigestReader, copier: _MeteredCopier, dry_run: bool
+) -> StepResult:
+    """A platform subset, or a destination that may need a format conversion."""
+    if item.platforms is not None:
+        return sync_subset(item, registry, copier, dry_run)
+    return sync_converting(item, registry, copier, dry_run)
 
 
 def _digests(item: SyncItem, registry: DigestReader) -> tuple[str, str | None]:

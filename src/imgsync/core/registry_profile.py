@@ -8,8 +8,10 @@ A profile is data (a frozen dataclass); the built-in table maps host patterns
 (``fnmatch``, case-insensitive, port ignored) to profiles; the sync file may pick a
 profile by name for any host (``registries: {HOST: {profile: acr-personal}}``, for a
 custom domain, a proxy or a test stand-in) and override single fields
-(``max_depth``). Later parts add fields here (manifest formats accepted, delete
-semantics, HEAD support); only the path rules exist so far.
+(``max_depth``, ``manifest_format``, ``deletes``). Manifest shapes: SWR refuses OCI
+indexes ("Invalid image, fail to parse 'manifest.json'", AliyunContainerService/
+image-syncer#161); Quay an OCI index of Docker manifests (rabbitmq/rabbitmq-server#9132);
+zot stores OCI unless configured for Docker types (zotregistry.dev, articles/docker).
 
 Sources for the built-in rules (``docs/registries.md`` has the table):
 
@@ -33,6 +35,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
+from imgsync.core.manifest_format import Format, Shape, WritePolicy
+
 
 @dataclass(frozen=True, slots=True)
 class RegistryProfile:
@@ -41,10 +45,12 @@ class RegistryProfile:
     name: str
     title: str
     max_depth: int | None = None  # path components a repository may have; None: any
-    #: Manifest shapes the registry refuses to store (names from core/manifest_format.py).
-    refuses: frozenset[str] = frozenset()
-    #: What a refused shape is converted to when the sync file says nothing ("keep": never).
-    converts_to: str = "keep"
+    #: Manifest shapes the registry refuses to store (core/manifest_format.py).
+    refuses: tuple[Shape, ...] = ()
+    #: What a refused shape is converted to under ``manifest_format: auto``.
+    converts_to: Format = Format.KEEP
+    #: The ``manifest_format`` setting (the sync file may set it per registry).
+    manifest_format: Format = Format.AUTO
     #: How tags are deleted (prune); the values are defined in core/delete_style.py.
     deletes: str = "tag-then-digest"
     #: What must be created before a first push ("" none; "namespace", "project", …).
@@ -53,6 +59,11 @@ class RegistryProfile:
     def __post_init__(self) -> None:
         if self.max_depth is not None and self.max_depth < 1:
             raise ValueError(f"profile {self.name}: max_depth must be at least 1")
+
+    def write_policy(self, host: str) -> WritePolicy:
+        """The manifest-format policy items for ``host`` carry to the workers."""
+        where = f"{host} ({self.title}, profile {self.name})"
+        return WritePolicy(self.manifest_format, self.refuses, self.converts_to, where)
 
     def allows_depth(self, repository: str) -> bool:
         return self.max_depth is None or depth(repository) <= self.max_depth
@@ -72,15 +83,31 @@ def depth(repository: str) -> int:
     return repository.count("/") + 1
 
 
-ACR_PERSONAL = RegistryProfile("acr-personal", "Aliyun ACR Personal Edition", 2)
-DOCKER_HUB = RegistryProfile("docker-hub", "Docker Hub", 2)
-QUAY = RegistryProfile("quay", "Quay.io", 2)
-TCR_PERSONAL = RegistryProfile("tcr-personal", "Tencent TCR Personal Edition", 2)
-SWR = RegistryProfile("swr", "Huawei SWR")
-GHCR = RegistryProfile("ghcr", "GitHub Container Registry")
-GAR = RegistryProfile("gar", "Google Artifact Registry")
-ECR = RegistryProfile("ecr", "Amazon ECR")
-HARBOR = RegistryProfile("harbor", "Harbor")
+ACR_PERSONAL = RegistryProfile(
+    "acr-personal", "Aliyun ACR Personal Edition", 2, must_exist="namespace"
+)
+DOCKER_HUB = RegistryProfile("docker-hub", "Docker Hub", 2, deletes="untagged-only")
+QUAY = RegistryProfile("quay", "Quay.io", 2, (Shape.MIXED_INDEX,), Format.DOCKER)
+TCR_PERSONAL = RegistryProfile(
+    "tcr-personal", "Tencent TCR Personal Edition", 2, must_exist="namespace"
+)
+SWR = RegistryProfile(
+    "swr",
+    "Huawei SWR",
+    refuses=(Shape.OCI_INDEX, Shape.MIXED_INDEX),
+    converts_to=Format.DOCKER,
+    must_exist="organization",
+)
+GHCR = RegistryProfile("ghcr", "GitHub Container Registry", deletes="packages-api")
+GAR = RegistryProfile("gar", "Google Artifact Registry", deletes="tag-before-digest")
+ECR = RegistryProfile("ecr", "Amazon ECR", must_exist="repository")
+HARBOR = RegistryProfile("harbor", "Harbor", must_exist="project")
+ZOT = RegistryProfile(
+    "zot",
+    "zot",
+    refuses=(Shape.DOCKER_LIST, Shape.DOCKER_MANIFEST, Shape.MIXED_INDEX),
+    converts_to=Format.OCI,
+)
 GENERIC = RegistryProfile("generic", "registry")
 
 #: Host pattern → profile, first match wins.
@@ -103,7 +130,19 @@ BUILT_IN: tuple[tuple[str, RegistryProfile], ...] = (
 #: Every profile by name, for ``registries: {HOST: {profile: NAME}}``.
 PROFILES: dict[str, RegistryProfile] = {
     p.name: p
-    for p in (ACR_PERSONAL, DOCKER_HUB, QUAY, TCR_PERSONAL, SWR, GHCR, GAR, ECR, HARBOR, GENERIC)
+    for p in (
+        ACR_PERSONAL,
+        DOCKER_HUB,
+        QUAY,
+        TCR_PERSONAL,
+        SWR,
+        GHCR,
+        GAR,
+        ECR,
+        HARBOR,
+        ZOT,
+        GENERIC,
+    )
 }
 
 

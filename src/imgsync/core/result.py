@@ -71,6 +71,7 @@ class StepResult:
     destination_digest: str | None = None
     error: ErrorInfo | None = None
     pulls: int = 0
+    converted: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +84,9 @@ class SyncResult:
 
     ``duration_s`` is the mapping's own work; ``waited_s`` the time it queued for a
     copy slot or its destination repository's lock (left out of the JSON when 0).
+
+    ``converted``: the destination holds a format conversion of the source (its
+    digest differs by design; :mod:`imgsync.core.manifest_format`), left out when false.
     """
 
     source: str
@@ -96,6 +100,7 @@ class SyncResult:
     worker: str = ""
     pulls: int = 0
     waited_s: float = 0.0
+    converted: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Written out field by field: ``asdict`` took most of a report's encoding time."""
@@ -114,6 +119,8 @@ class SyncResult:
             data["pulls"] = self.pulls
         if self.waited_s >= 0.0005:
             data["waited_s"] = round(self.waited_s, 3)
+        if self.converted:
+            data["converted"] = True
         return data
 
     @property

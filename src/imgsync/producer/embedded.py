@@ -23,6 +23,7 @@ from imgsync.adapters.registry_api import ManifestPool
 from imgsync.adapters.result_redaction import redacted
 from imgsync.config.settings import Settings
 from imgsync.core.clock import new_run_id, utc_now
+from imgsync.core.manifest_format import Format
 from imgsync.core.mapping import SyncItem
 from imgsync.core.pipeline import Copier, DigestReader, PullEstimator, sync_item
 from imgsync.core.plan import PruneTarget
@@ -61,11 +62,16 @@ class LimitedCopier:
     )
     guard: threading.Lock = field(default_factory=threading.Lock)
 
-    def copy(self, source: ImageReference, destination: ImageReference) -> str | None:
+    def copy(
+        self,
+        source: ImageReference,
+        destination: ImageReference,
+        convert_to: Format | None = None,
+    ) -> str | None:
         """Copy once the repository and a slot are ours; the time to get them is a wait."""
         repository = self._repository(destination.name)
         with acquired(repository), acquired(self.slots), self._watched(destination):
-            return self.copier.copy(source, destination)
+            return self.copier.copy(source, destination, convert_to)
 
     def _watched(self, destination: ImageReference) -> AbstractContextManager[None]:
         return self.watch.copying(destination) if self.watch is not None else nullcontext()

@@ -28,6 +28,7 @@ from imgsync.adapters.quota_board import QuotaBoard
 from imgsync.adapters.registry import ANONYMOUS, RegistryClient
 from imgsync.adapters.registry_api import ManifestPool, get_manifest, head_media_type
 from imgsync.adapters.skopeo import SkopeoCopier
+from imgsync.core.manifest_format import Format
 from imgsync.core.quota import INDEX_TYPES, admits, pull_cost
 from imgsync.core.reference import ImageReference
 from imgsync.errors import NotFound, QuotaExhausted, RateLimited
@@ -61,21 +62,30 @@ class QuotaGate:
         except RateLimited as exc:  # counting an index's platforms needs a pull: none left
             raise QuotaExhausted(f"{source.registry}: pull rate limit reached ({exc})") from exc
 
-    def copy(self, source: ImageReference, destination: ImageReference) -> str | None:
+    def copy(
+        self,
+        source: ImageReference,
+        destination: ImageReference,
+        convert_to: Format | None = None,
+    ) -> str | None:
         """Copy with the first account whose quota admits it; QuotaExhausted when none does."""
         if not self._gated(source.registry):
-            return self._copy_ungated(source, destination)
+            return self._copy_ungated(source, destination, convert_to)
         for credential in self._candidates(source.registry):
             with self._lease(source, credential) as admitted:
                 if admitted:
-                    return self.copier.copy(source, destination, source_credential=credential)
+                    return self.copier.copy(
+                        source, destination, convert_to, source_credential=credential
+                    )
         raise QuotaExhausted(self._refusal(source.registry))
 
-    def _copy_ungated(self, source: ImageReference, destination: ImageReference) -> str | None:
+    def _copy_ungated(
+        self, source: ImageReference, destination: ImageReference, convert_to: Format | None
+    ) -> str | None:
         """A plain copy; on a metered registry, one free HEAD afterwards records its spend."""
         if self._metered(source.registry):
             self._refuse_if_spent(source)
-        written = self.copier.copy(source, destination)
+        written = self.copier.copy(source, destination, convert_to)
         if self._metered(source.registry):
             self._refresh(source, self.registry.client(source.registry))
         return written

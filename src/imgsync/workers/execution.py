@@ -17,6 +17,7 @@ from imgsync.adapters.runstore import RunPlan
 from imgsync.config.settings import Settings
 from imgsync.core.clock import utc_now
 from imgsync.core.codec import decode
+from imgsync.core.manifest_format import Format
 from imgsync.core.mapping import SyncItem
 from imgsync.core.pipeline import Copier, DigestReader, sync_item
 from imgsync.core.plan import PruneOrder
@@ -85,12 +86,17 @@ class RepositorySerialCopier:
     wait: float
     registry: DigestReader
 
-    def copy(self, source: ImageReference, destination: ImageReference) -> str | None:
+    def copy(
+        self,
+        source: ImageReference,
+        destination: ImageReference,
+        convert_to: Format | None = None,
+    ) -> str | None:
         with acquired(self._lock(destination)):  # the wait is not this mapping's own work
             if source.digest and self.registry.head_digest(destination) == source.digest:
                 log.info("%s already holds %s: not copied again", destination, source.digest)
                 return source.digest
-            return self.copier.copy(source, destination)
+            return self.copier.copy(source, destination, convert_to)
 
     def _lock(self, destination: ImageReference) -> AbstractContextManager[None]:
         return repository_lock(

@@ -26,6 +26,7 @@ from .legacy import Legacy, LegacyForbidden
 from .nexus import Nexus, NexusConnector
 from .proxy import Personality
 from .quay import Quay
+from .zot import Zot
 
 PERSONALITIES: dict[str, type[Personality]] = {
     cls.name: cls
@@ -44,6 +45,7 @@ PERSONALITIES: dict[str, type[Personality]] = {
         Nexus,
         NexusConnector,
         Quay,
+        Zot,
     )
 }
 
