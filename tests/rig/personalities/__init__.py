@@ -1,6 +1,6 @@
 """Registry personalities: proxies in front of a real docker-registry that answer as
-Docker Hub, GHCR, ECR, GCR/GAR, Quay, Nexus, Artifactory, Harbor, Azure, GitLab and
-legacy registries do.
+Docker Hub, GHCR, ECR, GCR/GAR, Quay, Nexus, Artifactory, Harbor, Azure, GitLab, Huawei
+SWR, zot and legacy registries do.
 
 :mod:`.proxy` is the one request-rewriting proxy they share; each module is that
 registry's table of rules, with the public source of every behaviour in its docstring.
@@ -26,6 +26,7 @@ from .legacy import Legacy, LegacyForbidden
 from .nexus import Nexus, NexusConnector
 from .proxy import Personality
 from .quay import Quay
+from .swr import Swr
 from .zot import Zot
 
 PERSONALITIES: dict[str, type[Personality]] = {
@@ -45,6 +46,7 @@ PERSONALITIES: dict[str, type[Personality]] = {
         Nexus,
         NexusConnector,
         Quay,
+        Swr,
         Zot,
     )
 }
