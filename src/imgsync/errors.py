@@ -19,6 +19,7 @@ and a :class:`Category`: what a mapping's result shows when the error ends it::
     │   ├── RateLimited(retry_after)          429
     │   ├── RegistryUnavailable               5xx, connection refused, timeout, DNS
     │   ├── PlainHttpRegistry                 TLS tried on a plain-HTTP port: never retried
+    │   ├── NoCatalog                         no repository catalog (Docker Hub, GHCR): list names
     │   └── UnexpectedResponse                HTML instead of JSON, unknown media type
     ├── QuotaExhausted                        pulls left below rate_limit_min: deferred
     ├── CopyError(argv, returncode, stderr, category)   skopeo failed
@@ -166,6 +167,16 @@ class RegistryUnavailable(RegistryError):
 
 class UnexpectedResponse(RegistryError):
     """The registry answered something we cannot interpret (HTML, unknown media type)."""
+
+    category = Category.UNSUPPORTED
+
+
+class NoCatalog(RegistryError):
+    """The registry lists no repositories (``GET /v2/_catalog`` refused or absent).
+
+    Docker Hub and GHCR have no catalog; a ``repositories:`` entry cannot work
+    there, so the plan stops and the message names what to write instead.
+    """
 
     category = Category.UNSUPPORTED
 

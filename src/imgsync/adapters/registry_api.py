@@ -1,4 +1,4 @@
-"""Registry calls beyond the digest HEAD: tag lists, manifest GET/PUT, manifest DELETE.
+"""Registry calls beyond the digest HEAD: tag lists, the catalog, manifest GET/PUT, DELETE.
 
 Kept out of :mod:`imgsync.adapters.registry` so that the HEAD-only fast path
 stays small and obviously free of pulls; everything here goes through the same
@@ -17,17 +17,22 @@ import requests
 from imgsync.adapters.ratelimit import HttpRequest
 from imgsync.adapters.registry import ACCEPT, RegistryClient
 from imgsync.adapters.registry_auth import json_object
-from imgsync.adapters.registry_failures import means_absent, registry_failure
+from imgsync.adapters.registry_failures import Asked, error_body, means_absent, registry_failure
 from imgsync.adapters.registry_pool import RegistryPool
 from imgsync.core.platforms import Manifest
 from imgsync.core.reference import ImageReference
-from imgsync.errors import UnexpectedResponse
+from imgsync.errors import NoCatalog, NotFound, RegistryError, UnexpectedResponse
 
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 1000
 MAX_PAGES = 1000
 DIGEST_HEADER = "Docker-Content-Digest"
+CATALOG_SCOPE = "registry:catalog:*"
+#: Answers to ``GET /v2/_catalog`` that mean "no catalog here", beside the 404 and the
+#: missing-or-denied 401/403 (:class:`MissingOrDenied` is a :class:`NotFound`).
+CATALOG_ABSENT = frozenset({405, 501})
+PAGE_TOO_LARGE = "PAGINATION_NUMBER_INVALID"
 
 
 def _scope(ref: ImageReference, actions: str) -> str:
@@ -49,25 +54,69 @@ def _fail(
 
 def list_tags(client: RegistryClient, repository: ImageReference) -> list[str]:
     """Every tag of ``repository``, following ``Link: <…>; rel="next"`` pages."""
-    url: str | None = _url(client, repository, "tags/list")
+    url = _url(client, repository, "tags/list")
+    asked = client.asked(repository.repository, what=f"tag list of {repository.name}")
+    return _paged(client, url, _scope(repository, "pull"), "tags", asked)
+
+
+def list_repositories(client: RegistryClient) -> list[str]:
+    """Every repository ``GET /v2/_catalog`` lists, page by page as for tags.
+
+    Docker Hub answers 401 ``insufficient_scope`` even with a catalog token, GHCR
+    has no such endpoint: refused or absent becomes :class:`NoCatalog`, which
+    names what to write instead.
+    """
+    url = f"{client.base_url}/v2/_catalog"
+    asked = client.asked("", f"{client.registry} catalog", "repository catalog")
+    try:
+        return _paged(client, url, CATALOG_SCOPE, "repositories", asked)
+    except RegistryError as exc:
+        if not isinstance(exc, NotFound) and exc.status not in CATALOG_ABSENT:
+            raise  # a refused password, a network failure: not a missing catalog
+        raise NoCatalog(_no_catalog(client, exc), url=exc.url, status=exc.status) from None
+
+
+def _no_catalog(client: RegistryClient, exc: RegistryError) -> str:
+    return (
+        f"{client.registry} lists no repositories (GET /v2/_catalog: {exc}); Docker Hub and "
+        "GHCR have no catalog: list the repositories as separate entries (source: "
+        f"{client.registry}/NAME), or read them from the registry's own API (Docker Hub: "
+        "hub.docker.com/v2/namespaces/NAMESPACE/repositories; GHCR: the GitHub packages API)"
+    )
+
+
+def _paged(client: RegistryClient, url: str, scope: str, key: str, asked: Asked) -> list[str]:
+    """The names under ``key`` of every page, following ``Link`` headers."""
+    next_url: str | None = url
     params: dict[str, str] | None = {"n": str(PAGE_SIZE)}
-    tags: list[str] = []
+    names: list[str] = []
     for _ in range(MAX_PAGES):
-        if url is None:
-            return tags
-        request = HttpRequest("GET", url, {"Accept": "application/json"}, params)
-        response = client.send(request, _scope(repository, "pull"))
-        _fail(response, client, repository, f"tag list of {repository.name}")
-        tags.extend(_page_tags(response))
-        url, params = _next_page(response), None
-    raise UnexpectedResponse(f"tag list of {repository.name}: more than {MAX_PAGES} pages")
+        if next_url is None:
+            return names
+        response = _page(client, next_url, params, scope)
+        if not 200 <= response.status_code < 300:
+            raise registry_failure(response, asked)
+        names.extend(_page_names(response, key))
+        next_url, params = _next_page(response), None
+    raise UnexpectedResponse(f"{asked.what}: more than {MAX_PAGES} pages")
 
 
-def _page_tags(response: requests.Response) -> list[str]:
-    found = json_object(response, "registry").get("tags") or []
+def _page(
+    client: RegistryClient, url: str, params: dict[str, str] | None, scope: str
+) -> requests.Response:
+    """One page; asked again without ``n`` when the registry caps pages lower (distribution
+    2.8.2+ with ``catalog.maxentries`` answers 400 ``PAGINATION_NUMBER_INVALID``)."""
+    response = client.send(HttpRequest("GET", url, {"Accept": "application/json"}, params), scope)
+    if params and response.status_code == 400 and error_body(response)[0] == PAGE_TOO_LARGE:
+        response = client.send(HttpRequest("GET", url, {"Accept": "application/json"}), scope)
+    return response
+
+
+def _page_names(response: requests.Response, key: str) -> list[str]:
+    found = json_object(response, "registry").get(key) or []
     if not isinstance(found, list):
-        raise UnexpectedResponse("tag list is not a list", url=response.url, status=200)
-    return [tag for tag in found if isinstance(tag, str)]
+        raise UnexpectedResponse(f"{key} list is not a list", url=response.url, status=200)
+    return [name for name in found if isinstance(name, str)]
 
 
 def _next_page(response: requests.Response) -> str | None:
@@ -141,6 +190,9 @@ class ManifestPool(RegistryPool):
 
     def list_tags(self, repository: ImageReference) -> list[str]:
         return list_tags(self.client(repository.registry), repository)
+
+    def list_repositories(self, registry: str) -> list[str]:
+        return list_repositories(self.client(registry))
 
     def get_manifest(self, ref: ImageReference) -> Manifest | None:
         return get_manifest(self.client(ref.registry), ref)

@@ -19,6 +19,7 @@ from imgsync.core.manifest_format import Format
 from imgsync.core.path_template import parse_path_template
 from imgsync.core.refparse import parse_reference
 from imgsync.core.registry_profile import profile_named
+from imgsync.core.repo_selection import DEFAULT_MAX, MAX_LIMIT
 from imgsync.core.semrange import parse_range
 from imgsync.core.tagselect import compile_pattern
 from imgsync.errors import InvalidReference
@@ -203,6 +204,29 @@ class TagSpec(_Strict):
         return len(self.names) == 1
 
 
+_PATH_PREFIX = re.compile(
+    r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
+)
+
+
+def _path_prefix(text: str) -> str:
+    """Whole path components (``team`` or ``team/ops``), written without the slashes at its ends."""
+    stripped = text.strip("/")
+    if stripped and not _PATH_PREFIX.fullmatch(stripped):
+        raise ValueError(f"{text!r} is not a repository path prefix (e.g. library/ or team/ops)")
+    return stripped
+
+
+class RepositoriesSpec(_Strict):
+    """``repositories:``: the registry's catalog under a prefix, filtered, instead of a source."""
+
+    registry: RegistryHost
+    prefix: Annotated[str, AfterValidator(_path_prefix)] = ""
+    include: Annotated[tuple[Regex, ...], BeforeValidator(_one_or_many)] = ()
+    exclude: Annotated[tuple[Regex, ...], BeforeValidator(_one_or_many)] = ()
+    max: int = Field(default=DEFAULT_MAX, ge=1, le=MAX_LIMIT)
+
+
 class ImageSpec(_Strict):
     """One ``images:`` entry; a plain string is a seed mapping (``src=dst``)."""
 
@@ -213,6 +237,7 @@ class ImageSpec(_Strict):
     platforms: Platforms = None
     prune: bool | None = None
     dest_template: Template | None = None
+    repositories: RepositoriesSpec | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -221,8 +246,16 @@ class ImageSpec(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> ImageSpec:
-        if (self.source is None) == (self.mapping is None):
-            raise ValueError("an image needs a source (or is a 'src=dst' mapping string)")
+        given = [self.source, self.mapping, self.repositories]
+        if sum(value is not None for value in given) != 1:
+            raise ValueError(
+                "an image needs one of source and repositories (or is a 'src=dst' mapping string)"
+            )
+        if self.repositories is not None and self.destinations:
+            raise ValueError(
+                "a repositories entry names its destinations from dest_prefix and "
+                "dest_template; it takes no destinations"
+            )
         if self.mapping is not None and (self.tags or self.destinations):
             raise ValueError("a mapping string takes no tags or destinations")
         if self.dest_template is not None and self.destinations:

@@ -21,6 +21,7 @@ from imgsync.config.syncfile import (
     Defaults,
     ImageSpec,
     RegistrySpec,
+    RepositoriesSpec,
     SyncFileSpec,
     TagSpec,
 )
@@ -32,6 +33,7 @@ from imgsync.core.platforms import Platform, parse_platform
 from imgsync.core.reference import ImageReference
 from imgsync.core.refparse import parse_reference
 from imgsync.core.registry_profile import ProfileTable, overridden
+from imgsync.core.repo_selection import RepositorySelection
 from imgsync.core.semrange import parse_range
 from imgsync.core.tagselect import TagSelector, compile_pattern
 from imgsync.errors import ConfigError
@@ -43,6 +45,7 @@ _MODELS: dict[tuple[str, ...], type[BaseModel]] = {
     ("registries", "*", "accounts", "#"): AccountSpec,
     ("images", "#"): ImageSpec,
     ("images", "#", "tags"): TagSpec,
+    ("images", "#", "repositories"): RepositoriesSpec,
 }
 
 
@@ -181,17 +184,39 @@ def _rule(spec: SyncFileSpec, index: int, path: Path, lines: dict[KeyPath, int])
             dest_prefix=defaults.dest_prefix,
             dest_template=template,
         )
-    source = parse_reference(str(image.source), default_tag=None)
     platforms = image.platforms if image.platforms is not None else defaults.platforms
+    source, tag = _source(image)
     return ImageRule(
         where,
-        source=source if source.digest else ImageReference(source.registry, source.repository),
-        selector=_selector(image.tags, source.tag),
+        source=source,
+        selector=_selector(image.tags, tag),
         destinations=tuple(_destinations(image, index, path, lines)),
+        repositories=_repositories(image.repositories),
         platforms=platform_tuple(platforms),
         prune=prune,
         dest_prefix=defaults.dest_prefix,
         dest_template=template,
+    )
+
+
+def _source(image: ImageSpec) -> tuple[ImageReference | None, str | None]:
+    """The entry's source without its tag (kept when pinned by digest), and that tag."""
+    if image.source is None:
+        return None, None
+    source = parse_reference(str(image.source), default_tag=None)
+    kept = source if source.digest else ImageReference(source.registry, source.repository)
+    return kept, source.tag
+
+
+def _repositories(spec: RepositoriesSpec | None) -> RepositorySelection | None:
+    if spec is None:
+        return None
+    return RepositorySelection(
+        spec.registry,
+        spec.prefix,
+        include=tuple(compile_pattern(text) for text in spec.include),
+        exclude=tuple(compile_pattern(text) for text in spec.exclude),
+        maximum=spec.max,
     )
 
 

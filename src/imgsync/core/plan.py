@@ -25,6 +25,7 @@ from imgsync.core.path_template import PathTemplate
 from imgsync.core.platforms import Platform
 from imgsync.core.reference import ImageReference
 from imgsync.core.refparse import parse_reference
+from imgsync.core.repo_selection import RepositorySelection
 from imgsync.core.tagselect import TagSelector
 from imgsync.errors import ConfigError, PlanError, RegistryError
 
@@ -45,7 +46,11 @@ class Where:
 
 @dataclass(frozen=True, slots=True)
 class ImageRule:
-    """One ``images:`` entry, validated; either a structured rule or a seed mapping string."""
+    """One ``images:`` entry, validated; either a structured rule or a seed mapping string.
+
+    A ``repositories`` rule selects its sources from a catalog: :mod:`imgsync.core.catalog`
+    turns it into ``source`` rules before :func:`expand` sees it.
+    """
 
     where: Where
     source: ImageReference | None = None
@@ -57,6 +62,7 @@ class ImageRule:
     dest_prefix: str | None = None
     dest_template: PathTemplate | None = None
     dest_rules: DestinationRules = field(default_factory=DestinationRules)
+    repositories: RepositorySelection | None = None
 
 
 def parse_repository(text: str) -> ImageReference:

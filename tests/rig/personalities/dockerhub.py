@@ -21,6 +21,12 @@
   ``unmetered`` (paid plans) get no headers (same docs). ``blank_limit=True`` sends
   ``ratelimit-limit: ;w=21600`` with an empty count, a shape reported in
   docker/hub-feedback#2081 — *not confirmed here* with the search tool.
+- No repository catalog: ``GET /v2/_catalog`` answers 401 with a challenge for
+  ``scope="registry:catalog:*"``; a token for that scope is issued, and the request
+  with it answers 401 again with ``error="insufficient_scope"`` (docker/hub-feedback#2094,
+  with and without credentials), the body ``UNAUTHORIZED`` "authentication required" with
+  ``detail: [{"Type": "registry", "Class": "", "Name": "catalog", "Action": "*"}]``
+  (genuinetools/reg#71, #86: "you can't list on docker hub").
 - Blob GETs answer 307 to a CDN host (``production.cloudflare.docker.com``); here
   :class:`~.cdn.CdnStandIn`, which refuses requests that carry ``Authorization``.
   Which answer Cloudflare gives a request with credentials is *not confirmed*; the
@@ -65,6 +71,7 @@ class DockerHub(Personality):
 
     def build_rules(self) -> Sequence[Rule]:
         return [
+            Rule("no catalog: 401 insufficient_scope", _no_catalog, path="^/v2/_catalog"),
             *bearer(self.auth),
             Rule("pull rate limit", self._spend, self._meter, methods=READS, kind="manifests"),
             Rule("blob GET → 307 to the CDN", self._redirect_blob, methods=("GET",), kind="blobs"),
@@ -143,6 +150,26 @@ def _insufficient_scope(exchange: Exchange, name: str, action: str) -> Response:
     assert isinstance(auth, BearerAuth)
     challenge = auth.challenge(exchange, auth.scope_for(exchange), "insufficient_scope")
     detail = [{"Type": "repository", "Class": "", "Name": name, "Action": action}]
+    return registry_error(
+        401,
+        "UNAUTHORIZED",
+        "authentication required",
+        {"WWW-Authenticate": challenge},
+        detail=detail,
+    )
+
+
+CATALOG_SCOPE = "registry:catalog:*"
+
+
+def _no_catalog(exchange: Exchange) -> Response:
+    """The catalog challenge, and ``insufficient_scope`` to whatever token comes back."""
+    auth = exchange.personality.auth  # type: ignore[attr-defined]
+    assert isinstance(auth, BearerAuth)
+    has_token = exchange.request.headers.get("authorization").startswith("Bearer ")
+    error = "insufficient_scope" if has_token else ""
+    challenge = auth.challenge(exchange, CATALOG_SCOPE, error)
+    detail = [{"Type": "registry", "Class": "", "Name": "catalog", "Action": "*"}]
     return registry_error(
         401,
         "UNAUTHORIZED",

@@ -11,6 +11,12 @@
   in ricoberger/echoserver#13 and getwud/wud#478. *Not confirmed:* whether GHCR refuses
   at the token endpoint or on the registry request; this personality issues the token
   and refuses the request.
+- No repository catalog: GHCR does not implement ``GET /v2/_catalog``
+  (oras-project/oras-go#621, "Github Container Registry doesn't seem to support listing
+  repositories through the /v2/_catalog API"; GitHub's own answer for its earlier Docker
+  registry, "we don't support the _catalog endpoint", microsoft/vscode-docker#1525,
+  which saw "404 page not found"). *Not confirmed:* GHCR's exact status and body; this
+  personality answers 404 ``NOT_FOUND`` "404 page not found" after the token check.
 - An OCI index requested without the OCI index type in ``Accept`` answers 404
   ``MANIFEST_UNKNOWN`` "OCI index found, but accept header does not support OCI
   indexes" — distribution's own check (registry/handlers/manifests.go), reported
@@ -23,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .behaviours import accept_must_cover, bearer
+from .behaviours import accept_must_cover, answer, bearer
 from .proxy import Exchange, Personality, Rule
 from .tokens import Access, BearerAuth, Scope
 from .wire import Response, registry_error
@@ -42,7 +48,11 @@ class Ghcr(Personality):
         self.auth = BearerAuth("/token", "ghcr.io", self._grant, _denied)
 
     def build_rules(self) -> Sequence[Rule]:
-        return [*bearer(self.auth), accept_must_cover()]
+        return [
+            *bearer(self.auth),
+            answer("no catalog: 404", _no_catalog, path="^/v2/_catalog"),
+            accept_must_cover(),
+        ]
 
     def _grant(self, _: Personality, account: str | None, scopes: list[Scope]) -> Access:
         return {s.name: self._actions(account, s) for s in scopes}
@@ -57,3 +67,7 @@ class Ghcr(Personality):
 
 def _denied(exchange: Exchange, name: str, action: str) -> Response:
     return registry_error(403, "DENIED", DENIED)
+
+
+def _no_catalog(_: Exchange) -> Response:
+    return registry_error(404, "NOT_FOUND", "404 page not found")
