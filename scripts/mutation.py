@@ -19,8 +19,19 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MUTATED = ("pipeline.py", "subset.py", "platforms.py")
-UNIT_TESTS = ("tests/test_pipeline_unit.py", "tests/test_subset_unit.py")
+MUTATED = (
+    "pipeline.py",
+    "subset.py",
+    "platforms.py",
+    "converting.py",
+    "manifest_format.py",
+    "conversion_check.py",
+)
+UNIT_TESTS = (
+    "tests/test_pipeline_unit.py",
+    "tests/test_subset_unit.py",
+    "tests/test_conversion_unit.py",
+)
 # The unit tests need no rig fixture: skipping conftest and heavy plugins halves each run.
 PYTEST_ARGS = ("--noconftest", "-p", "no:hypothesispytest", "-p", "no:cacheprovider")
 #: Mutants that cannot change behaviour, each with the reason (docs/testing.md lists them).

@@ -20,7 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-UNIT_TESTS = ("tests/test_pipeline_unit.py", "tests/test_subset_unit.py")
+UNIT_TESTS = (
+    "tests/test_pipeline_unit.py",
+    "tests/test_subset_unit.py",
+    "tests/test_conversion_unit.py",
+)
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,7 @@ class Mutant:
 
 
 PIPELINE, SUBSET = "core/pipeline.py", "core/subset.py"
+CONVERTING, FORMATS = "core/converting.py", "core/manifest_format.py"
 MUTANTS = (
     Mutant(
         "compare flipped",
@@ -94,6 +99,25 @@ MUTANTS = (
         SUBSET,
         "if current is not None and same_content(",
         "if False and same_content(",
+    ),
+    Mutant(
+        "converted skip ignores the record",
+        CONVERTING,
+        "registry.head_digest(step.record) == written",
+        "registry.head_digest(step.record) is None",
+    ),
+    Mutant("converted copy not verified", CONVERTING, "    if wrong:\n", "    if False:\n"),
+    Mutant(
+        "refused shape kept",
+        FORMATS,
+        "            return self.converts_to\n",
+        "            return Format.KEEP\n",
+    ),
+    Mutant(
+        "record written before the check",
+        CONVERTING,
+        "    step.registry.put_manifest(step.record, written)\n    return StepResult(",
+        "    return StepResult(",
     ),
 )
 
