@@ -28,6 +28,7 @@ from imgsync.core.waiting import acquired
 from imgsync.runtime.attached import AttachedCopier, with_attached
 from imgsync.runtime.pruning import prune_all
 from imgsync.runtime.services import build_channels
+from imgsync.runtime.unlocked_check import unlocked_skip
 from imgsync.workers import context
 from imgsync.workers.metrics import record_result, remaining_by_registry
 
@@ -37,8 +38,15 @@ log = logging.getLogger(__name__)
 def run_one(
     item: SyncItem, index: int, run_id: str, *, request: Any, dry_run: bool, attempts: int
 ) -> SyncResult:
-    """The shared pipeline under the destination lock (raises DestinationBusy)."""
+    """The shared pipeline under the destination lock (raises DestinationBusy).
+
+    A mapping found in sync before the lock is taken skips without it: no copy, no lock.
+    """
     settings, services = context.get_settings(), context.services()
+    worker = request.hostname or ""
+    skipped = unlocked_skip(item, services.registry, worker=worker, attempts=attempts)
+    if skipped is not None:
+        return redacted(skipped)
     ttl = hard_limit(request, settings) + 60
     owner = f"{run_id}:{index}:{request.id}"
     client = context.redis_client()
@@ -52,7 +60,7 @@ def run_one(
             registry=services.registry,
             copier=copier,
             dry_run=dry_run,
-            worker=request.hostname or "",
+            worker=worker,
             attempts=attempts,
             estimator=services.copier,
         )
