@@ -169,6 +169,22 @@ def delete_manifest(client: RegistryClient, repository: ImageReference, digest: 
     return True
 
 
+#: Answers to a tag DELETE that mean "this registry deletes no tags" (docker-registry 2.8:
+#: 400 DIGEST_INVALID; others 405 UNSUPPORTED or 404 for the route): delete by digest then.
+TAG_DELETE_REFUSED = frozenset({400, 404, 405, 501})
+
+
+def delete_tag(client: RegistryClient, repository: ImageReference, tag: str) -> bool:
+    """Delete the tag alone (OCI distribution 1.1); False when the registry refuses tag deletes."""
+    ref = repository.with_tag(tag)
+    url = _url(client, ref, f"manifests/{tag}")
+    response = client.send(HttpRequest("DELETE", url), _scope(repository, "delete"))
+    if response.status_code in TAG_DELETE_REFUSED:
+        return False
+    _fail(response, client, ref, f"deleting the tag {ref}")
+    return True
+
+
 def referrers(client: RegistryClient, repository: ImageReference, digest: str) -> list[str] | None:
     """Digests of the manifests whose ``subject`` is ``digest`` (OCI 1.1 referrers API).
 
@@ -202,6 +218,9 @@ class ManifestPool(RegistryPool):
 
     def delete_manifest(self, repository: ImageReference, digest: str) -> bool:
         return delete_manifest(self.client(repository.registry), repository, digest)
+
+    def delete_tag(self, repository: ImageReference, tag: str) -> bool:
+        return delete_tag(self.client(repository.registry), repository, tag)
 
     def referrers(self, repository: ImageReference, digest: str) -> list[str] | None:
         return referrers(self.client(repository.registry), repository, digest)

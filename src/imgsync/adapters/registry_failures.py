@@ -29,6 +29,8 @@ from imgsync.errors import (
 #: Artifactory's 403 for a tag that does not exist in a virtual repository (sigstore/cosign#2973).
 ARTIFACTORY_MISSING_TAG = "does not have permission for manifest"
 ACCEPT_MISMATCH = "accept header does not support"
+#: GCR/GAR's 400 to a digest DELETE while tags point at it (genuinetools/reg#136).
+DANGLING_TAG = "GOOGLE_MANIFEST_DANGLING_TAG"
 _WRITES = frozenset({"PUT", "POST", "PATCH", "DELETE"})
 
 
@@ -72,10 +74,41 @@ def registry_failure(response: requests.Response, asked: Asked) -> RegistryError
     if status == 404:
         return _not_found(response, asked)
     return UnexpectedResponse(
-        f"{asked.lead}{asked.subject}: HTTP {status}{_detail(response)}",
+        f"{asked.lead}{asked.subject}: HTTP {status}{_detail(response)}{_delete_hint(response)}",
         url=response.url,
         status=status,
     )
+
+
+def _is_delete(response: requests.Response) -> bool:
+    return response.request is not None and response.request.method == "DELETE"
+
+
+def _delete_hint(response: requests.Response) -> str:
+    """What a refused DELETE means where registries are known to refuse it (GAR, GHCR)."""
+    if not _is_delete(response):
+        return ""
+    if error_body(response)[0] == DANGLING_TAG:
+        return (
+            "; this registry deletes a manifest only once no tag is left on it (GAR/GCR): "
+            "set registries: {HOST: {deletes: tag-before-digest}} (or profile: gar)"
+        )
+    if response.status_code == 405:
+        return (
+            "; this registry deletes nothing through the registry API (GHCR: only the GitHub "
+            "packages API): set registries: {HOST: {deletes: packages-api}} (or profile: ghcr)"
+        )
+    return ""
+
+
+def _delete_refused(response: requests.Response, asked: Asked, detail: str) -> AuthError:
+    """A DELETE the account may not make: Harbor robots need the delete permission granted."""
+    text = f"{asked.lead}{asked.who} may not delete in {asked.subject} ({detail})"
+    if _harbor_like(response):
+        text += "; on Harbor grant the robot account delete permission (Delete Artifact) there"
+    else:
+        text += f": grant {asked.who} delete permission on {asked.repository}"
+    return AuthError(text, url=response.url, status=response.status_code)
 
 
 def _detail(response: requests.Response) -> str:
@@ -87,6 +120,8 @@ def _unauthorized(response: requests.Response, asked: Asked) -> RegistryError:
     """``insufficient_scope``: the account was accepted but granted nothing for this name."""
     challenge = challenge_of(response)
     if challenge is not None and challenge.params.get("error") == "insufficient_scope":
+        if _is_delete(response):
+            return _delete_refused(response, asked, "HTTP 401 insufficient_scope")
         message = (
             f"{asked.lead}{asked.subject} does not exist or you have no access "
             f"({asked.who}; HTTP 401 insufficient_scope){_harbor_hint(response, asked)}"
@@ -101,9 +136,7 @@ def _unauthorized(response: requests.Response, asked: Asked) -> RegistryError:
 
 def _harbor_hint(response: requests.Response, asked: Asked) -> str:
     """Harbor creates no project on push: say so when the answer looks like Harbor's."""
-    challenge = challenge_of(response)
-    service = challenge.params.get("service", "") if challenge else ""
-    if service != "harbor-registry" and "unauthorized to access" not in error_body(response)[1]:
+    if not _harbor_like(response):
         return ""
     project = asked.repository.partition("/")[0]
     return (
@@ -112,9 +145,18 @@ def _harbor_hint(response: requests.Response, asked: Asked) -> str:
     )
 
 
+def _harbor_like(response: requests.Response) -> bool:
+    """Harbor's token service name, or its "unauthorized to access repository" wording."""
+    challenge = challenge_of(response)
+    service = challenge.params.get("service", "") if challenge else ""
+    return service == "harbor-registry" or "unauthorized to access" in error_body(response)[1]
+
+
 def _forbidden(response: requests.Response, asked: Asked) -> RegistryError:
     code, message = error_body(response)
     detail = f"HTTP 403{f' {code}: {message}' if code or message else ''}"
+    if _is_delete(response) and "expired" not in message.lower():
+        return _delete_refused(response, asked, detail)
     if "expired" in message.lower():
         text = (
             f"{asked.lead}the credential of {asked.who} for {asked.registry} has expired "

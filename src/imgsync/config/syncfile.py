@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from imgsync.core.delete_style import parse_delete_style
 from imgsync.core.manifest_format import Format
 from imgsync.core.path_template import parse_path_template
 from imgsync.core.refparse import parse_reference
@@ -88,6 +89,10 @@ def _profile(text: str) -> str:
     return profile_named(text).name
 
 
+def _delete_style(text: str) -> str:
+    return parse_delete_style(text).value
+
+
 def _host(text: str) -> str:
     """A registry host as references spell it (``index.docker.io`` → ``docker.io``)."""
     try:
@@ -109,6 +114,7 @@ Reference = Annotated[str, AfterValidator(_reference)]
 RegistryHost = Annotated[str, AfterValidator(_host)]
 Template = Annotated[str, AfterValidator(_template)]
 ProfileName = Annotated[str, AfterValidator(_profile)]
+DeleteStyleName = Annotated[str, AfterValidator(_delete_style)]
 
 
 class _Strict(BaseModel):
@@ -149,6 +155,7 @@ class RegistrySpec(_Strict):
     accounts, each with its own quota. ``dest_template`` lays out destinations made
     from a prefix on this registry; ``profile`` and ``max_depth`` say what it accepts
     (:mod:`imgsync.core.registry_profile`), for hosts the built-in table does not know;
+    ``deletes`` how a prune deletes there (:mod:`imgsync.core.delete_style`);
     ``manifest_format`` what is written there (:mod:`imgsync.core.manifest_format`).
     """
 
@@ -163,6 +170,7 @@ class RegistrySpec(_Strict):
     dest_template: Template | None = None
     profile: ProfileName | None = None
     max_depth: int | None = Field(default=None, ge=1, le=64)
+    deletes: DeleteStyleName | None = None
     manifest_format: Format | None = None
 
     @model_validator(mode="after")

@@ -32,7 +32,7 @@ from imgsync.core.plan import ImageRule, Where
 from imgsync.core.platforms import Platform, parse_platform
 from imgsync.core.reference import ImageReference
 from imgsync.core.refparse import parse_reference
-from imgsync.core.registry_profile import ProfileTable, overridden
+from imgsync.core.registry_profile import ProfileTable, RegistryProfile, overridden
 from imgsync.core.repo_selection import RepositorySelection
 from imgsync.core.semrange import parse_range
 from imgsync.core.tagselect import TagSelector, compile_pattern
@@ -95,9 +95,9 @@ def destination_rules(spec: SyncFileSpec) -> DestinationRules:
     """Per-registry profiles and templates, with the defaults' template as fallback."""
     registries = spec.registries.items()
     profiles = {
-        host.lower(): overridden(host, r.profile, r.max_depth)
+        host.lower(): _with_deletes(overridden(host, r.profile, r.max_depth), r.deletes)
         for host, r in registries
-        if r.profile or r.max_depth
+        if r.profile or r.max_depth or r.deletes
     }
     templates = {
         host.lower(): parse_path_template(r.dest_template)
@@ -113,6 +113,11 @@ def destination_rules(spec: SyncFileSpec) -> DestinationRules:
         formats=formats,
         format_fallback=spec.defaults.manifest_format,
     )
+
+
+def _with_deletes(profile: RegistryProfile, deletes: str | None) -> RegistryProfile:
+    """The profile with the file's ``deletes`` over its own (a stand-in, a custom domain)."""
+    return replace(profile, deletes=deletes) if deletes else profile
 
 
 def describe(exc: ValidationError, path: Path, lines: dict[KeyPath, int]) -> str:

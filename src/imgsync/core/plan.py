@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Annotated, Any
 
 from imgsync.core.codec import FromText
+from imgsync.core.delete_style import DeleteStyle, parse_delete_style
 from imgsync.core.destination_rules import DestinationRules
 from imgsync.core.item import SyncItem
 from imgsync.core.mapping import parse_item
@@ -77,6 +78,8 @@ class PruneTarget:
     repository: Annotated[ImageReference, FromText(parse_repository)]
     keep: frozenset[str]
     source: str
+    #: How the destination registry deletes, from its profile at plan time (workers read no file).
+    deletes: DeleteStyle = DeleteStyle.TAG_THEN_DIGEST
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON, for the Celery chord body that prunes after the copies."""
@@ -84,6 +87,7 @@ class PruneTarget:
             "repository": self.repository.name,
             "keep": sorted(self.keep),
             "source": self.source,
+            "deletes": str(self.deletes),
         }
 
 
@@ -233,8 +237,14 @@ def _prune_targets(
         for repository in _pruned_repositories(rule, rule_items, hub_user) if rule.prune else ():
             name = repository.name
             source = rule.source.name if rule.source else str(rule.mapping)
-            targets.setdefault(name, PruneTarget(repository, frozenset(keep.get(name, ())), source))
+            kept, deletes = frozenset(keep.get(name, ())), _delete_style(rule, repository)
+            targets.setdefault(name, PruneTarget(repository, kept, source, deletes))
     return tuple(targets.values())
+
+
+def _delete_style(rule: ImageRule, repository: ImageReference) -> DeleteStyle:
+    """The destination profile's ``deletes``, resolved now: the prune may run on a worker."""
+    return parse_delete_style(rule.dest_rules.profiles.for_host(repository.registry).deletes)
 
 
 def _pruned_repositories(

@@ -1,20 +1,24 @@
 """Which destination tags a prune deletes, decided without I/O.
 
-Why so careful: registries delete by *digest* (docker-registry 2.8 refuses tag
-deletes), and deleting a digest removes every tag on it. So a tag the plan does
-not keep is deleted only when its digest is neither the digest of a kept tag nor
-a manifest inside a kept index; otherwise the prune of that tag fails, visibly,
-instead of taking a kept tag down with it. An empty selection never prunes: a
-typo in a regex must not empty a repository.
+Why so careful: many registries delete only by *digest* (docker-registry 2.8 refuses tag
+deletes; OCI 1.1 tag deletes are optional), and deleting a digest removes every tag on
+it. So a tag the plan does not keep is deleted by digest only when its digest is
+neither the digest of a kept tag nor a manifest inside a kept index; otherwise the
+prune of that tag fails, visibly, instead of taking a kept tag down with it. A tag
+delete needs no such guard. An empty selection never prunes: a typo in a regex must
+not empty a repository.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from imgsync.core.delete_style import unsupported
 from imgsync.core.plan import PruneTarget
 from imgsync.core.platforms import Manifest
 from imgsync.core.result import Category, ErrorInfo, Status, SyncResult
+
+UNSUPPORTED = Category.UNSUPPORTED
 
 
 def candidates(target: PruneTarget, listed: Iterable[str]) -> list[str]:
@@ -55,6 +59,31 @@ def refusal(target: PruneTarget, message: str, category: Category = Category.OTH
         status=Status.FAILED,
         error=ErrorInfo(category, f"prune not done: {message}"),
     )
+
+
+def profile_refusal(target: PruneTarget, tag: str, dry_run: bool) -> SyncResult | None:
+    """The destination's profile says this tag cannot be deleted: a dry run marks its
+    ``would_prune`` "will fail", a real run fails ``unsupported``; None when it can go."""
+    why = unsupported(target.deletes, target.repository.repository, tag)
+    if why is None:
+        return None
+    if dry_run:
+        return tag_result(
+            target, tag, None, Status.WOULD_PRUNE, ErrorInfo(UNSUPPORTED, f"will fail: {why}")
+        )
+    return tag_result(
+        target, tag, None, Status.FAILED, ErrorInfo(UNSUPPORTED, f"not deleted: {why}")
+    )
+
+
+def tag_refused(target: PruneTarget, tag: str, digest: str) -> SyncResult:
+    """A registry whose profile deletes by tag refused the tag delete: nothing was deleted."""
+    message = (
+        f"not deleted: the registry refused DELETE of the tag (its profile says "
+        f"deletes: {target.deletes}); set registries: {{HOST: {{deletes: digest}}}} "
+        "if it deletes by digest only"
+    )
+    return tag_result(target, tag, digest, Status.FAILED, ErrorInfo(UNSUPPORTED, message))
 
 
 def decide(

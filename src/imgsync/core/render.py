@@ -120,9 +120,11 @@ def _plain(text: str) -> str:
 
 
 def result_line(result: SyncResult, icon: str, quote: Callable[[str], str] = _code) -> str:
-    """``✅ `src` → `dst```, with ``（reason）`` appended for a failure; a pruned tag alone."""
+    """``✅ `src` → `dst```, with ``（reason）`` appended for a failure; a pruned tag alone
+    (a dry run's ``would_prune`` that the registry's profile says will fail, with why)."""
     if result.status in _PRUNE_STATUSES:
-        return f"{icon} {quote(result.destination)}"
+        marked = f"（{reason(result)}）" if result.error is not None else ""
+        return f"{icon} {quote(result.destination)}{marked}"
     line = f"{icon} {quote(result.source)} → {quote(result.destination)}"
     if result.status is Status.FAILED:
         line += f"（{reason(result)}）"

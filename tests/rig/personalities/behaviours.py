@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import threading
 from collections.abc import Callable, Mapping
 from urllib.parse import urlencode
 
@@ -162,3 +163,70 @@ def capped_pages(
         return tag_page(name, page, next_link)
 
     return answer(f"tag list capped at {page_size}", serve, methods=READS, kind="tags")
+
+
+class TagDeletes:
+    """OCI distribution 1.1's ``DELETE /v2/<name>/manifests/<tag>`` over an upstream that
+    refuses it (docker-registry 2.8 answers 400 ``DIGEST_INVALID``): a deleted tag is hidden
+    from tag lists and manifest reads until it is pushed again; the manifest stays."""
+
+    def __init__(self) -> None:
+        self.deleted: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    def rules(self) -> list[Rule]:
+        return [
+            answer("tag DELETE removes the tag only", self._delete, methods=("DELETE",)),
+            answer("a deleted tag reads as unknown", self._unknown, methods=READS),
+            Rule("deleted tags leave the tag list", on_response=self._listed, kind="tags"),
+            Rule("a push brings a deleted tag back", on_response=self._pushed, methods=("PUT",)),
+        ]
+
+    def hidden(self, name: str, tag: str) -> bool:
+        with self._lock:
+            return (name, tag) in self.deleted
+
+    def visible_tags(self, exchange: Exchange) -> list[str] | Response:
+        tags = all_tags(exchange)
+        if isinstance(tags, Response):
+            return tags
+        name = str(exchange.request.route.name)
+        return [tag for tag in tags if not self.hidden(name, tag)]
+
+    def _by_tag(self, exchange: Exchange) -> tuple[str, str] | None:
+        route = exchange.request.route
+        if route.kind != "manifests" or route.by_digest or route.name is None:
+            return None
+        return route.name, route.ref
+
+    def _delete(self, exchange: Exchange) -> Response | None:
+        found = self._by_tag(exchange)
+        if found is None:
+            return None
+        upstream = exchange.personality.upstream_get(f"/v2/{found[0]}/manifests/{found[1]}")
+        if self.hidden(*found) or upstream.status != 200:
+            return registry_error(404, "MANIFEST_UNKNOWN", "manifest unknown")
+        with self._lock:
+            self.deleted.add(found)
+        return Response.of(202)
+
+    def _unknown(self, exchange: Exchange) -> Response | None:
+        found = self._by_tag(exchange)
+        if found is None or not self.hidden(*found):
+            return None
+        return registry_error(404, "MANIFEST_UNKNOWN", "manifest unknown")
+
+    def _listed(self, exchange: Exchange, response: Response) -> Response:
+        if response.status != 200:
+            return response
+        body = json.loads(response.body)
+        name = str(body.get("name"))
+        body["tags"] = [t for t in body.get("tags") or [] if not self.hidden(name, t)]
+        return json_response(200, body)
+
+    def _pushed(self, exchange: Exchange, response: Response) -> Response:
+        found = self._by_tag(exchange)
+        if found is not None and response.status == 201:
+            with self._lock:
+                self.deleted.discard(found)
+        return response

@@ -31,6 +31,12 @@
   :class:`~.cdn.CdnStandIn`, which refuses requests that carry ``Authorization``.
   Which answer Cloudflare gives a request with credentials is *not confirmed*; the
   stand-in answers as S3 does (see :mod:`.cdn`).
+- Deletes: the registry API deletes only untagged manifests; "If a manifest is still
+  referenced, the registry returns ``403 Forbidden``" (docs.docker.com registry API
+  ``DeleteImageManifest``, docker/docs#24078), and a tag DELETE answers 405
+  ``UNSUPPORTED`` "The operation is unsupported." (docker/hub-feedback#1759: "delete the
+  tag from the Hub API ``DELETE hub.docker.com/v2/repositories/{repo}/tags/{tag}``").
+  The 500 a delete may answer while it finishes in the background is not modelled.
 """
 
 from __future__ import annotations
@@ -39,7 +45,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any, Self
 
-from .behaviours import READS, bearer
+from .behaviours import READS, all_tags, bearer
 from .cdn import CdnStandIn
 from .proxy import Exchange, Personality, Rule
 from .tokens import Access, BearerAuth, Scope
@@ -75,7 +81,22 @@ class DockerHub(Personality):
             *bearer(self.auth),
             Rule("pull rate limit", self._spend, self._meter, methods=READS, kind="manifests"),
             Rule("blob GET → 307 to the CDN", self._redirect_blob, methods=("GET",), kind="blobs"),
+            Rule("only untagged manifests are deleted", self._untagged_only, methods=("DELETE",)),
         ]
+
+    def _untagged_only(self, exchange: Exchange) -> Response | None:
+        route = exchange.request.route
+        if route.kind != "manifests":
+            return None
+        if not route.by_digest:
+            return registry_error(405, "UNSUPPORTED", "The operation is unsupported.")
+        tags = all_tags(exchange)
+        tags = [] if isinstance(tags, Response) else tags
+        for tag in tags:
+            found = self.upstream_get(f"/v2/{route.name}/manifests/{tag}")
+            if found.headers.get("docker-content-digest") == route.ref:
+                return registry_error(403, "DENIED", "manifest is referenced by a tag")
+        return None
 
     def start(self) -> Self:
         self.cdn.start()

@@ -17,6 +17,11 @@
   (realm path as in google-github-actions/auth#206 and GoogleContainerTools/skaffold#6743).
   Accounts are ``oauth2accesstoken`` / ``_json_key`` with an access token as password;
   anonymous callers pull only repositories listed in ``public``.
+- Deletes: ``DELETE /v2/NAME/manifests/TAG`` deletes the tag alone (OCI distribution 1.1;
+  ``gcloud artifacts docker tags delete``), and a digest that still has a tag is refused
+  with 400 ``GOOGLE_MANIFEST_DANGLING_TAG`` "Manifest is still referenced by tag: TAG":
+  "delete the tag first" (genuinetools/reg#136). Tag deletes are emulated over the
+  upstream by :class:`~.behaviours.TagDeletes`. The exact message is *not confirmed*.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .behaviours import bearer
+from .behaviours import TagDeletes, bearer
 from .proxy import Exchange, Personality, Rule
 from .tokens import Access, BearerAuth, Scope
 from .wire import Response, registry_error
@@ -40,12 +45,36 @@ class Gar(Personality):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.public: set[str] = set(self.options.get("public", ()))
+        self.tag_deletes = TagDeletes()
         self.auth = BearerAuth(
             "/v2/token", "us-docker.pkg.dev", self._grant_first, _permission_denied
         )
 
     def build_rules(self) -> Sequence[Rule]:
-        return bearer(self.auth)
+        return [
+            *bearer(self.auth),
+            Rule(
+                "a tagged digest is not deleted",
+                on_request=self._dangling_tag,
+                methods=("DELETE",),
+                kind="manifests",
+            ),
+            *self.tag_deletes.rules(),
+        ]
+
+    def _dangling_tag(self, exchange: Exchange) -> Response | None:
+        route = exchange.request.route
+        if not route.by_digest:
+            return None
+        tags = self.tag_deletes.visible_tags(exchange)
+        if isinstance(tags, Response):
+            return None
+        for tag in tags:
+            answer = self.upstream_get(f"/v2/{route.name}/manifests/{tag}")
+            if answer.headers.get("docker-content-digest") == route.ref:
+                message = f"Manifest is still referenced by tag: {tag}"
+                return registry_error(400, "GOOGLE_MANIFEST_DANGLING_TAG", message)
+        return None
 
     def _grant_first(self, _: Personality, account: str | None, scopes: list[Scope]) -> Access:
         """One repository scope per token request: the first; the rest get nothing."""

@@ -22,6 +22,10 @@
   indexes" — distribution's own check (registry/handlers/manifests.go), reported
   against GHCR-hosted images in NotGlop/docker-drag#41 and openshift/oc-mirror#677.
   Applied here explicitly so it does not depend on the upstream's version.
+- No deletes through the registry API: ``DELETE …/manifests/<tag or digest>`` answers 405
+  ``UNSUPPORTED`` (containers/skopeo#1880); packages are deleted through the GitHub
+  packages API (``DELETE /user|orgs/{org}/packages/container/{name}/versions/{id}``),
+  which this personality does not stand in for.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ class Ghcr(Personality):
             *bearer(self.auth),
             answer("no catalog: 404", _no_catalog, path="^/v2/_catalog"),
             accept_must_cover(),
+            answer("manifest DELETE: 405 UNSUPPORTED", _unsupported, methods=("DELETE",)),
         ]
 
     def _grant(self, _: Personality, account: str | None, scopes: list[Scope]) -> Access:
@@ -67,6 +72,10 @@ class Ghcr(Personality):
 
 def _denied(exchange: Exchange, name: str, action: str) -> Response:
     return registry_error(403, "DENIED", DENIED)
+
+
+def _unsupported(exchange: Exchange) -> Response:
+    return registry_error(405, "UNSUPPORTED", "The operation is unsupported.")
 
 
 def _no_catalog(_: Exchange) -> Response:

@@ -18,6 +18,11 @@
 - Token realm ``/service/token``, service ``harbor-registry`` (goharbor/harbor#1576 log
   ``/service/token?scope=…&service=token-service`` shows the path; the service name is
   Harbor's default). Anonymous callers pull only projects listed in ``public``.
+- Robot accounts need the delete permission granted explicitly ("Unable to delete
+  artifacts with robot account", goharbor/harbor#15904; #16133): without it a manifest
+  DELETE answers 401 ``UNAUTHORIZED`` "unauthorized to access repository: NAME, action:
+  delete: …" (the wording in werf/werf#5651). Accounts in the option ``no_delete`` are
+  such robots.
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ class Harbor(Personality):
             not_found_becomes(
                 404, "NOT_FOUND", _artifact_not_found, methods=READS, kind="manifests"
             ),
+            Rule("robot without delete permission", _no_delete, methods=("DELETE",)),
         ]
 
     def create_project(self, name: str) -> None:
@@ -90,3 +96,10 @@ def _artifact_not_found(exchange: Exchange) -> str:
     route = exchange.request.route
     separator = "@" if route.by_digest else ":"
     return f"artifact {route.name}{separator}{route.ref} not found"
+
+
+def _no_delete(exchange: Exchange) -> Response | None:
+    """A DELETE by an account without the delete permission: Harbor's 401 for ``delete``."""
+    if exchange.account not in exchange.personality.options.get("no_delete", ()):
+        return None
+    return _unauthorized_to_access(exchange, str(exchange.request.route.name), "delete")
