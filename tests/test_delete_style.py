@@ -61,6 +61,9 @@ def test_the_sync_file_overrides_the_style_and_the_plan_carries_it(tmp_path: Pat
     loaded = load_sync_file(write(tmp_path, {"profile": "ghcr", "deletes": "digest"}))
     plan = expand(loaded.rules, list_tags=lambda _: [], dest_rules=loaded.entry_rules(None))
     assert [t.deletes for t in plan.prune] == [DeleteStyle.DIGEST]
+    alone = load_sync_file(write(tmp_path, {"deletes": "packages-api"}))  # no profile named
+    plan = expand(alone.rules, list_tags=lambda _: [], dest_rules=alone.entry_rules(None))
+    assert [t.deletes for t in plan.prune] == [DeleteStyle.PACKAGES_API]
     by_profile = load_sync_file(write(tmp_path, {"profile": "gar"}))
     plan = expand(by_profile.rules, list_tags=lambda _: [], dest_rules=by_profile.entry_rules(None))
     assert [t.deletes for t in plan.prune] == [DeleteStyle.TAG_BEFORE_DIGEST]
