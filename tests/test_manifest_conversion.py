@@ -238,3 +238,40 @@ def test_a_pure_oci_index_mirrors_into_quay_with_its_own_digest(
     result = only_result(sync(tmp_path, anon_registry, quay, config, "first"))
     assert (result["status"], result["destination_digest"]) == ("synced", digest), result
     assert "converted" not in result
+
+
+# ---------------------------------------------------------------------- prune and record tags
+
+
+def dest_tags(dest: Personality, repository: str) -> set[str]:
+    listed = dest.upstream_get(f"/v2/{repository}/tags/list", "application/json")
+    return set(json.loads(listed.body)["tags"])
+
+
+def test_prune_keeps_the_live_record_and_deletes_the_stale_one_after_the_source_changed(
+    personality: PersonalityFactory, anon_registry: Registry, tmp_path: Path, unique_repo: str
+) -> None:
+    zot = personality("zot")
+    source = docker_list(anon_registry, unique_repo, tmp_path)
+    repository = f"mirror/{unique_repo.replace('/', '_')}"
+    entry = {"source": source.rpartition(":")[0], "tags": ["v1"], "prune": True}
+    document = {
+        "registries": {zot.host: {"insecure": True, "profile": "zot"}},
+        "images": [{**entry, "destinations": [f"{zot.host}/{repository}"]}],
+    }
+    config = tmp_path / "prune.yaml"
+    config.write_text(json.dumps(document))
+
+    first = sync(tmp_path, anon_registry, zot, config, "first")
+    assert first.returncode == 0, first.report
+    [old_record] = [t for t in dest_tags(zot, repository) if t.startswith("imgsync.")]
+    assert first.report is not None and [r["status"] for r in first.report["results"]] == ["synced"]
+
+    docker_list(anon_registry, unique_repo, tmp_path, version="2")  # the source tag moves
+    second = sync(tmp_path, anon_registry, zot, config, "second")
+    assert second.report is not None, second.stderr
+    statuses = {r["destination"].rpartition(":")[2]: r["status"] for r in second.report["results"]}
+    assert statuses == {"v1": "synced", old_record: "pruned"}, second.report["results"]
+    tags = dest_tags(zot, repository)
+    assert "v1" in tags and old_record not in tags
+    assert len([t for t in tags if t.startswith("imgsync.")]) == 1  # the new, live record

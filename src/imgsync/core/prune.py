@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from imgsync.core.delete_style import unsupported
+from imgsync.core.manifest_format import is_record_tag
 from imgsync.core.plan import PruneTarget
 from imgsync.core.platforms import Manifest
 from imgsync.core.result import Category, ErrorInfo, Status, SyncResult
@@ -24,6 +25,15 @@ UNSUPPORTED = Category.UNSUPPORTED
 def candidates(target: PruneTarget, listed: Iterable[str]) -> list[str]:
     """Tags the repository has and the plan does not write, sorted."""
     return sorted(set(listed) - target.keep)
+
+
+def without_live_records(
+    drop: Iterable[str], digests: Mapping[str, str | None], kept: Iterable[str]
+) -> list[str]:
+    """Record tags of converted copies whose digest a kept tag serves stay: the next run
+    skips by them (:mod:`imgsync.core.manifest_format`); stale ones go like any tag."""
+    live = set(kept)
+    return [tag for tag in drop if not (is_record_tag(tag) and digests.get(tag) in live)]
 
 
 def protected(kept: Iterable[str | None], kept_manifests: Iterable[Manifest]) -> set[str]:

@@ -32,6 +32,7 @@ from imgsync.core.prune import (
     refusal,
     tag_refused,
     tag_result,
+    without_live_records,
 )
 from imgsync.core.reference import ImageReference
 from imgsync.core.result import ErrorInfo, Status, SyncResult
@@ -93,6 +94,7 @@ def prune_target(
             return [r for t in drop if (r := profile_refusal(target, t, dry_run)) is not None]
         digests = {tag: registry.head_digest(target.repository.with_tag(tag)) for tag in listed}
         kept = sorted(_kept_digests(target, digests))
+        drop = without_live_records(drop, digests, kept)
         shielded = protected(kept, _manifests(registry, target.repository, kept))
     except RegistryError as exc:
         return [refusal(target, str(exc), exc.category)]
