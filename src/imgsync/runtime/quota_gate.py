@@ -8,10 +8,12 @@ ordinary :class:`~imgsync.core.pipeline.Copier` that may raise
 :class:`~imgsync.core.pipeline.PullEstimator`.
 
 A registry is *metered* once it has reported a quota; only then are pulls
-estimated (a multi-platform index costs one GET to count its platforms). It is
-*gated* when it has a ``rate_limit_min`` or several accounts; only then does a
-copy first HEAD the source with the chosen account, which is free on Docker Hub
-and makes the check fresh.
+estimated (a multi-platform index costs one GET to count its platforms, and the copy
+then writes that index itself after its platforms, so it is not pulled twice; an
+account that cannot afford even the index and one platform is not asked at all, so a
+mapping that ends deferred has spent nothing). It is *gated* when it has a
+``rate_limit_min`` or several accounts; only then does a copy first HEAD the source
+with the chosen account, which is free on Docker Hub and makes the check fresh.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from imgsync.adapters.registry import ANONYMOUS, RegistryClient
 from imgsync.adapters.registry_api import ManifestPool, get_manifest, head_media_type
 from imgsync.adapters.skopeo import SkopeoCopier
 from imgsync.core.manifest_format import Format
+from imgsync.core.platforms import Manifest
 from imgsync.core.quota import INDEX_TYPES, admits, pull_cost
 from imgsync.core.reference import ImageReference
 from imgsync.errors import NotFound, QuotaExhausted, RateLimited
@@ -51,6 +54,9 @@ class QuotaGate:
     minimum: Mapping[str, int]
     clock: Callable[[], float] = time.time
     _costs: dict[str, int] = field(default_factory=dict)
+    #: Indexes read (one pull each) to count their platforms, by pinned source: the copy
+    #: then writes the index as read instead of having skopeo pull it a second time.
+    _indexes: dict[str, Manifest] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def pulls(self, source: ImageReference) -> int:
@@ -74,9 +80,7 @@ class QuotaGate:
         for credential in self._candidates(source.registry):
             with self._lease(source, credential) as admitted:
                 if admitted:
-                    return self.copier.copy(
-                        source, destination, convert_to, source_credential=credential
-                    )
+                    return self._copy(source, destination, convert_to, credential)
         raise QuotaExhausted(self._refusal(source.registry))
 
     def _copy_ungated(
@@ -85,10 +89,32 @@ class QuotaGate:
         """A plain copy; on a metered registry, one free HEAD afterwards records its spend."""
         if self._metered(source.registry):
             self._refuse_if_spent(source)
-        written = self.copier.copy(source, destination, convert_to)
+        written = self._copy(source, destination, convert_to, None)
         if self._metered(source.registry):
             self._refresh(source, self.registry.client(source.registry))
         return written
+
+    def _copy(
+        self,
+        source: ImageReference,
+        destination: ImageReference,
+        convert_to: Format | None,
+        credential: Credential | None,
+    ) -> str | None:
+        """skopeo's copy; for an index already read here, its manifests by digest, then the
+        index as read (its digest kept): 1 + platforms pulls, not 2 + platforms."""
+        with self._lock:
+            index = self._indexes.pop(str(source), None) if convert_to is None else None
+        if index is None:
+            return self.copier.copy(source, destination, convert_to, source_credential=credential)
+        for digest in _children(index):
+            self.copier.copy(
+                source.with_digest(digest),
+                destination.with_digest(digest),
+                source_credential=credential,
+            )
+        self.registry.put_manifest(destination, index)
+        return index.digest
 
     def _refuse_if_spent(self, source: ImageReference) -> None:
         """Without a minimum too, no copy starts once the registry said fewer pulls are left
@@ -157,23 +183,45 @@ class QuotaGate:
         key = str(source)
         with self._lock:
             known = self._costs.get(key)
-        if known is None:
-            known = self._count(source, client)
+        if known is not None:
+            return known
+        cost, exact = self._count(source, client)
+        if exact:  # a bound is asked again: the quota may have grown by then
             with self._lock:
-                self._costs[key] = known
-        return known
+                self._costs[key] = cost
+        return cost
 
-    def _count(self, source: ImageReference, client: RegistryClient) -> int:
-        """1 for a manifest; an index is read once (one GET) to count its platforms."""
+    def _count(self, source: ImageReference, client: RegistryClient) -> tuple[int, bool]:
+        """``(cost, exact)``: 1 for a manifest; an index is read once (one GET) to count its
+        platforms, unless the account cannot afford even the cheapest index copy: then that
+        bound, unread, so a copy that will be deferred spends no pull on its estimate."""
         media_type = head_media_type(client, source) or ""
         if media_type not in INDEX_TYPES:
-            return pull_cost(media_type, 0)
+            return pull_cost(media_type, 0), True
+        cheapest = pull_cost(media_type, 1)
+        if not self._affords(source.registry, client.account, cheapest):
+            return cheapest, False
         index = get_manifest(client, source)
-        manifests = index.document.get("manifests", []) if index else []
-        return pull_cost(media_type, len(manifests))
+        if index is None:
+            return pull_cost(media_type, 0), True
+        if source.digest is not None:  # what was read is what the copy must write
+            with self._lock:
+                self._indexes[str(source)] = index
+        return pull_cost(media_type, len(_children(index))), True
+
+    def _affords(self, registry: str, account: str, cost: int) -> bool:
+        """Whether the account's last known quota, less what others reserved, covers ``cost``."""
+        reserved = self.board.reserve(registry, account, 0)
+        quota, minimum = self.board.latest(registry, account), self.minimum.get(registry, 0)
+        return admits(quota, reserved=reserved, cost=cost, minimum=minimum, now=self.clock())
 
     def _refusal(self, registry: str) -> str:
         left = [self.board.latest(registry, account_name(c)) for c in self._candidates(registry)]
         shown = ", ".join(str(q.remaining) for q in left if q is not None) or "unknown"
         minimum = self.minimum.get(registry, 0)
         return f"{registry}: pulls left {shown}, below rate_limit_min {minimum}; deferred"
+
+
+def _children(index: Manifest) -> list[str]:
+    """The digests an index lists (its platforms, attestations included)."""
+    return [str(m["digest"]) for m in index.document.get("manifests", [])]
