@@ -14,6 +14,7 @@ from imgsync.core.render import (
     render_message,
 )
 from imgsync.core.result import ChannelDelivery, ErrorInfo, RunReport, Status, SyncResult
+from imgsync.producer.progress import describe
 
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 
@@ -177,3 +178,16 @@ def test_json_round_trips_and_keeps_chinese_readable() -> None:
     text = render_json(run)
     assert "认证失败" in text
     assert decode_json(RunReport, text) == run
+
+
+def test_a_converted_copy_shows_both_digests_in_the_table_and_a_mark_in_the_console() -> None:
+    written = "sha256:" + "fedcba9876543210" * 4
+    result = SyncResult(
+        "app:1", "swr.example/org/app:1", Status.SYNCED, DIGEST, written, converted=True
+    )
+    row = next(
+        line for line in render_markdown_table(report(result)).splitlines() if "app:1" in line
+    )
+    assert "`fedcba987654` (converted from `0123456789ab`)" in row
+    assert "(converted, 0.0s)" in describe(result)
+    assert '"converted": true' in render_json(report(result))

@@ -227,6 +227,13 @@ def _cell(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
 
 
+def _digest_cell(result: SyncResult, digest: str) -> str:
+    """A converted copy's digest is not the source's: the cell names both."""
+    if result.converted and result.source_digest:
+        return f"`{digest}` (converted from `{short_digest(result.source_digest)}`)"
+    return f"`{digest}`" if digest else ""
+
+
 def _table_row(result: SyncResult) -> str:
     digest = short_digest(result.destination_digest or result.source_digest)
     error = f"{result.error.category}: {result.error.message}" if result.error else ""
@@ -234,7 +241,7 @@ def _table_row(result: SyncResult) -> str:
         result.status.value,
         result.source,
         result.destination,
-        f"`{digest}`" if digest else "",
+        _digest_cell(result, digest),
         f"{result.duration_s:.1f} s",
         error,
     ]

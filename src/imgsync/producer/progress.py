@@ -34,9 +34,10 @@ def describe(result: SyncResult) -> str:
     """``synced src -> dst (1.2s)``, with the wait and the failure reason when there are any."""
     reason = f" [{result.error.category}: {result.error.message}]" if result.error else ""
     waited = f", waited {result.waited_s:.1f}s" if result.waited_s >= 0.05 else ""
+    converted = "converted, " if result.converted else ""
     return (
         f"{result.status.value} {result.source} -> {result.destination} "
-        f"({result.duration_s:.1f}s{waited}){reason}"
+        f"({converted}{result.duration_s:.1f}s{waited}){reason}"
     )
 
 
