@@ -7,7 +7,7 @@ from the source's OCI index, with new digests, as ``skopeo copy --format v2s2`` 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
@@ -27,7 +27,8 @@ from imgsync.core.manifest_format import (
     record_tag,
     shape_of,
 )
-from imgsync.core.platforms import Manifest
+from imgsync.core.pipeline import sync_item
+from imgsync.core.platforms import Manifest, Platform
 from imgsync.core.reference import ImageReference
 from imgsync.core.refparse import parse_reference
 from imgsync.core.result import Category, Status
@@ -281,4 +282,17 @@ def test_a_dry_run_says_would_sync_converted_and_writes_nothing() -> None:
     copier = ConvertingCopier(registry)
     outcome = sync_converting(item(), registry, copier, dry_run=True)
     assert (outcome.status, outcome.converted) == (Status.WOULD_SYNC, True)
+    assert copier.calls == [] and registry.verbs("PUT") == []
+
+
+def test_a_platform_subset_that_would_need_converting_fails_unsupported_before_copying() -> None:
+    registry = FakeRegistry()
+    serve_source(registry)
+    copier = ConvertingCopier(registry)
+    subset = replace(item(), platforms=(Platform("linux", "amd64"),))
+    result = sync_item(subset, registry=registry, copier=copier)
+    assert result.status is Status.FAILED and result.error is not None
+    assert (
+        result.error.category is Category.UNSUPPORTED and "platform subset" in result.error.message
+    )
     assert copier.calls == [] and registry.verbs("PUT") == []

@@ -23,10 +23,11 @@ from __future__ import annotations
 from typing import Protocol, runtime_checkable
 
 from imgsync.core.item import SyncItem
+from imgsync.core.manifest_format import Format, shape_of_document
 from imgsync.core.platforms import Manifest, built_from, choose, same_content, subset_index
 from imgsync.core.reference import ImageReference
 from imgsync.core.result import Category, ErrorInfo, Status, StepResult
-from imgsync.errors import NotFound, UnexpectedResponse
+from imgsync.errors import NotFound, UnexpectedResponse, UnsupportedManifest
 
 
 class DigestCopier(Protocol):
@@ -58,6 +59,7 @@ def sync_subset(
     if current is not None and built_from(current, source_digest, platforms):
         return StepResult(Status.SKIPPED, source_digest, current.digest)
     source = _source_index(item, registry, source_digest)
+    _refuse_conversion(item, source)
     entries = choose(source, platforms)
     if current is not None and same_content(current, entries):
         return StepResult(Status.SKIPPED, source_digest, current.digest)
@@ -67,6 +69,19 @@ def sync_subset(
         digest = str(entry["digest"])
         copier.copy(_pinned(item.source, digest), _pinned(item.destination, digest))
     return _write(item, registry, subset_index(source, entries, platforms), source_digest)
+
+
+def _refuse_conversion(item: SyncItem, source: Manifest) -> None:
+    """Platforms are copied by digest, which a conversion would change: say so, up front."""
+    if item.writes is None:
+        return
+    target = item.writes.target(shape_of_document(source.media_type, source.document))
+    if target is not Format.KEEP:
+        raise UnsupportedManifest(
+            f"{item.writes.registry} takes this index only converted to {target}, and a platform "
+            "subset cannot be converted (its platforms are copied by digest): mirror all "
+            "platforms there, or a subset into a registry that accepts the source's format"
+        )
 
 
 def _pinned(ref: ImageReference, digest: str) -> ImageReference:
