@@ -21,7 +21,6 @@ from tests.celery_rig import Cluster, fresh_redis_db, unique_name
 from tests.cli_run import Ran, base_env, run_imgsync
 from tests.rig.authfile import write_auths
 from tests.rig.oci import seed
-from tests.rig.personalities.acr import DENIED
 from tests.rig.personalities.fixtures import PersonalityFactory, personality_fixture  # noqa: F401
 from tests.rig.personalities.proxy import Personality
 from tests.rig.redis_server import RedisServer
@@ -178,7 +177,7 @@ def test_a_registry_template_in_the_sync_file_serves_bare_sources(
 def test_with_the_profile_lifted_the_registry_itself_refuses_the_deep_push(
     acr: Personality, anon_registry: Registry, source: str, unique_repo: str, tmp_path: Path
 ) -> None:
-    """What the check spares users: the copy starts and fails with skopeo's 'denied'."""
+    """Without the plan's check the registry refuses (caught by the push check, before skopeo)."""
     config = sync_file(tmp_path, acr, source, profile="generic")
     env = env_for(tmp_path, anon_registry, acr)
     ran = run(
@@ -188,7 +187,9 @@ def test_with_the_profile_lifted_the_registry_itself_refuses_the_deep_push(
     )
     assert ran.returncode == 1, ran.output
     result = ran.result_for(f"myns/{unique_repo}")
-    assert result["status"] == "failed" and DENIED in result["error"]["message"]
+    message = result["error"]["message"]
+    assert result["status"] == "failed" and "allows namespace/repository only" in message
+    assert acr.stats.count("POST", "blobs") == 0
 
 
 # ---------------------------------------------------------------------- Celery workers

@@ -174,10 +174,10 @@ def test_destinations_that_must_be_created_first_say_so(
     assert ran.returncode == 1, ran.output
     category, message = error_of(ran, ecr.host)
     assert category == "not_found"
-    assert f"create it first (aws ecr create-repository --repository-name {unique_repo})" in message
+    assert f"(aws ecr create-repository --repository-name {unique_repo})" in message
     category, message = error_of(ran, "/missing-")
-    assert category == "not_found" and "does not exist or you have no access" in message
-    assert "on Harbor the project 'missing-" in message and "create it first" in message
+    assert category == "not_found" and "the project 'missing-" in message
+    assert "does not exist on" in message and "Projects → New Project" in message
     assert ran.result_for("/made/")["status"] == "synced"
 
 
@@ -358,7 +358,8 @@ def _results(ran: Ran) -> list[dict[str, Any]]:
             "writing blob: initiating layer upload to /v2/a/b/blobs/uploads/ in h:1: name unknown: "
             "The repository with name 'a/b' does not exist in the registry with id '1'",
             "not_found",
-            "create it first (aws ecr create-repository --repository-name a/b)",
+            "must exist before a push: create the repository (aws ecr create-repository "
+            "--repository-name a/b)",
         ),
         (
             "reading manifest v1 in h:1/a/b: denied: Your authorization token has expired. "
@@ -371,7 +372,7 @@ def _results(ran: Ran) -> list[dict[str, Any]]:
             "unauthorized to access repository: proj/app, action: push: unauthorized to access "
             "repository: proj/app, action: push",
             "auth",
-            "on Harbor the project 'proj' must exist before a push: create it first",
+            "on Harbor the project 'proj' must exist before a push: create the project 'proj'",
         ),
         (
             'pinging container registry h:1: Get "https://h:1/v2/": http: server gave HTTP '

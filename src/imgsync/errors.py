@@ -16,6 +16,7 @@ and a :class:`Category`: what a mapping's result shows when the error ends it::
     │   │   └── CredentialExpired             the registry says the credential expired (ECR)
     │   ├── NotFound                          404 manifest / repository unknown
     │   │   └── MissingOrDenied               missing or not yours to see (Docker Hub 401, GHCR 403)
+    │   │       └── DestinationMissing        a namespace, project, … to create before a push
     │   ├── RateLimited(retry_after)          429
     │   ├── RegistryUnavailable               5xx, connection refused, timeout, DNS
     │   ├── PlainHttpRegistry                 TLS tried on a plain-HTTP port: never retried
@@ -266,6 +267,12 @@ class MissingOrDenied(NotFound, AuthError):
     tell which: Docker Hub's 401 ``insufficient_scope`` and GHCR's 403 ``DENIED`` answer both.
     Category ``not_found`` (the name is checked first); also an :class:`AuthError`, so a
     retry after a credential rotation still applies."""
+
+
+class DestinationMissing(MissingOrDenied):
+    """A push is refused because part of the destination path was never created (ACR/TCR
+    namespace, SWR organization, Harbor project, ECR repository); the message names it
+    and the step that creates it. Category ``not_found``; never retried."""
 
 
 class CredentialExpired(AuthError):

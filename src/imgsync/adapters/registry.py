@@ -16,7 +16,7 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import requests
@@ -262,6 +262,14 @@ class RegistryClient:
     def send(self, request: HttpRequest, scope: str) -> requests.Response:
         """One authorised request with retries (for :mod:`imgsync.adapters.registry_api`)."""
         return self._authorised(request, scope)
+
+    def send_with_fresh_token(
+        self, request: HttpRequest, scope: str, sent: Mapping[str, str]
+    ) -> requests.Response:
+        """``request`` again with a token fetched now for ``scope``, in place of the cached
+        one in ``sent`` (it may predate a change, such as a namespace just created)."""
+        self._auth.forget(scope, sent)
+        return self._capped(request.with_headers(self._auth.headers(scope)))
 
     def _authorised(self, request: HttpRequest, scope: str) -> requests.Response:
         """Send with what the registry wanted last time; answer one 401 challenge, no more;

@@ -253,6 +253,12 @@ class Authenticator:
             self._after_403.add(_bearer_token(headers))
         return headers
 
+    def forget(self, scope: str, sent: Mapping[str, str]) -> None:
+        """Drop the cached token ``sent`` carried for ``scope``: the next request fetches one
+        (the push check's token may predate a namespace created since)."""
+        if self._bearer is not None:
+            self._tokens.discard(self._key(self._bearer, scope, ""), _bearer_token(sent))
+
     def was_batched(self, sent: Mapping[str, str]) -> bool:
         """Whether ``sent`` carried a token fetched for several scopes at once."""
         with self._guard:

@@ -17,9 +17,11 @@ from dataclasses import dataclass
 import requests
 
 from imgsync.adapters.challenge import challenge_error, challenge_of
+from imgsync.core.missing_destination import MissingDestination, missing_destination
 from imgsync.errors import (
     AuthError,
     CredentialExpired,
+    DestinationMissing,
     MissingOrDenied,
     NotFound,
     RegistryError,
@@ -32,6 +34,9 @@ ACCEPT_MISMATCH = "accept header does not support"
 #: GCR/GAR's 400 to a digest DELETE while tags point at it (genuinetools/reg#136).
 DANGLING_TAG = "GOOGLE_MANIFEST_DANGLING_TAG"
 _WRITES = frozenset({"PUT", "POST", "PATCH", "DELETE"})
+#: Marks imgsync's read-only push check (:mod:`imgsync.adapters.push_check`): its refusals
+#: are about pushing, though the request is a GET.
+PUSH_CHECK_HEADER = "X-Imgsync-Push-Check"
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,9 +127,12 @@ def _unauthorized(response: requests.Response, asked: Asked) -> RegistryError:
     if challenge is not None and challenge.params.get("error") == "insufficient_scope":
         if _is_delete(response):
             return _delete_refused(response, asked, "HTTP 401 insufficient_scope")
+        missing = _missing(response, asked, "HTTP 401 insufficient_scope", pulls_too=True)
+        if missing is not None:
+            return missing
         message = (
             f"{asked.lead}{asked.subject} does not exist or you have no access "
-            f"({asked.who}; HTTP 401 insufficient_scope){_harbor_hint(response, asked)}"
+            f"({asked.who}; HTTP 401 insufficient_scope)"
         )
         return MissingOrDenied(message, url=response.url, status=401)
     message = (
@@ -132,17 +140,6 @@ def _unauthorized(response: requests.Response, asked: Asked) -> RegistryError:
         f"{challenge_error(response)}: check the credentials for {asked.registry}"
     )
     return AuthError(message, url=response.url, status=401)
-
-
-def _harbor_hint(response: requests.Response, asked: Asked) -> str:
-    """Harbor creates no project on push: say so when the answer looks like Harbor's."""
-    if not _harbor_like(response):
-        return ""
-    project = asked.repository.partition("/")[0]
-    return (
-        f"; on Harbor the project {project!r} must exist: create it first "
-        f"(Harbor does not create projects on push) and give {asked.who} access to it"
-    )
 
 
 def _harbor_like(response: requests.Response) -> bool:
@@ -164,6 +161,9 @@ def _forbidden(response: requests.Response, asked: Asked) -> RegistryError:
             "the credential helper) and run again"
         )
         return CredentialExpired(text, url=response.url, status=403)
+    missing = _missing(response, asked, detail)
+    if missing is not None:
+        return missing
     if response.request is not None and response.request.method in _WRITES:
         text = f"{asked.lead}{asked.who} may not write to {asked.subject} ({detail})"
         return AuthError(text, url=response.url, status=403)
@@ -182,10 +182,45 @@ def _not_found(response: requests.Response, asked: Asked) -> RegistryError:
             "(see docs/registries.md)"
         )
         return UnexpectedResponse(text, url=response.url, status=404)
+    missing = _missing(response, asked, f"HTTP 404 {code}: {message}", pulls_too=True)
+    if code == "NAME_UNKNOWN" and missing is not None and missing.status == 404:
+        return missing
     text = f"{asked.lead}{asked.subject}: not found{_detail(response)}"
-    if code == "NAME_UNKNOWN" and "registry with id" in message:  # ECR
-        text += (
-            f"; ECR does not create repositories on push: create it first "
-            f"(aws ecr create-repository --repository-name {asked.repository})"
-        )
     return NotFound(text, url=response.url, status=404)
+
+
+def _missing(
+    response: requests.Response, asked: Asked, evidence: str, *, pulls_too: bool = False
+) -> DestinationMissing | None:
+    """A refusal that means "create the namespace/project/organization/repository first".
+
+    Writes (and imgsync's push check) on registries where something must exist; reads
+    too where the registry refuses them for the same reason (Harbor's missing project,
+    ECR's ``NAME_UNKNOWN``), when ``pulls_too``.
+    """
+    challenge = challenge_of(response)
+    service = challenge.params.get("service", "") if challenge else ""
+    words = missing_destination(
+        asked.registry,
+        asked.repository,
+        asked.who,
+        service=service,
+        message=error_body(response)[1],
+    )
+    if words is None or not (_asked_push(response) or (pulls_too and _reads_refused(words))):
+        return None
+    text = f"{asked.lead}{words.message(evidence)}"
+    return DestinationMissing(text, url=response.url, status=response.status_code)
+
+
+def _reads_refused(words: MissingDestination) -> bool:
+    """Harbor refuses reads in a missing project; ECR answers ``NAME_UNKNOWN`` to reads."""
+    return words.profile.name in ("harbor", "ecr")
+
+
+def _asked_push(response: requests.Response) -> bool:
+    """A write, or a request authorised for ``pull,push`` (the push check's tag list)."""
+    request = response.request
+    if request is None:
+        return False
+    return request.method in _WRITES or PUSH_CHECK_HEADER in request.headers

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from imgsync.core.missing_destination import push_hint, recognised
+from imgsync.core.registry_profile import ECR, HARBOR
 from imgsync.errors import Category
 
 _FATAL = re.compile(r'level=fatal msg="((?:[^"\\]|\\.)*)"')
@@ -112,18 +114,21 @@ def _plain_http(found: re.Match[str]) -> str:
 
 
 def _ecr_repository(found: re.Match[str]) -> str:
-    return (
-        f"the destination repository {found['name']!r} does not exist and ECR does not "
-        f"create repositories on push: create it first "
-        f"(aws ecr create-repository --repository-name {found['name']})"
-    )
+    return push_hint(ECR, found["name"])
 
 
 def _harbor_project(found: re.Match[str]) -> str:
-    project = found["name"].partition("/")[0]
+    return f"{push_hint(HARBOR, found['name'])}, and give the account push access to it"
+
+
+def _push_refused(found: re.Match[str]) -> str:
+    """A layer upload refused on a host whose profile says what must exist (ACR, TCR, SWR)."""
+    profile = recognised(found["host"])
+    if profile.must_exist:
+        return f"{push_hint(profile, found['name'])}, or the account may not push to it"
     return (
-        f"on Harbor the project {project!r} must exist before a push: create it first, "
-        "and give the account push access to it"
+        f"the registry refused a push to {found['name']}: check that the account may push "
+        "there and that any namespace, project or organization it needs exists"
     )
 
 
@@ -161,6 +166,13 @@ HINTS: tuple[tuple[re.Pattern[str], Hint], ...] = (
     (
         re.compile(r"unauthorized to access repository: (?P<name>[^,\s]+), action: push"),
         _harbor_project,
+    ),
+    (
+        re.compile(
+            r"initiating layer upload to /v2/(?P<name>\S+?)/blobs/uploads/ in "
+            r"(?P<host>[^\s:]+(?::\d+)?): (?:denied|unauthorized)"
+        ),
+        _push_refused,
     ),
     (
         re.compile(

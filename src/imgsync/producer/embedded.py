@@ -25,7 +25,7 @@ from imgsync.config.settings import Settings
 from imgsync.core.clock import new_run_id, utc_now
 from imgsync.core.manifest_format import Format
 from imgsync.core.mapping import SyncItem
-from imgsync.core.pipeline import Copier, DigestReader, PullEstimator, sync_item
+from imgsync.core.pipeline import Copier, DigestReader, PullEstimator, PushCheck, sync_item
 from imgsync.core.plan import PruneTarget
 from imgsync.core.quota import quota_usage
 from imgsync.core.reference import ImageReference
@@ -104,6 +104,7 @@ def run_items(
     estimator: PullEstimator | None = None,
     manifests: ManifestPool | None = None,
     watch: CopyWatch | None = None,
+    push_check: PushCheck | None = None,
 ) -> ItemResults:
     """Sync every item; an interrupt (Ctrl-C, SIGTERM) ends with a partial, honest outcome."""
     limited = LimitedCopier(copier, threading.Semaphore(concurrency), watch)
@@ -118,6 +119,7 @@ def run_items(
             worker=worker,
             estimator=estimator,
             attached=attached,
+            push_check=push_check,
         ),
         max_retries=max_retries,
         stop=stop,
@@ -144,6 +146,7 @@ def _attempt(
     worker: str,
     estimator: PullEstimator | None,
     attached: AttachedCopier | None,
+    push_check: PushCheck | None = None,
 ) -> SyncResult:
     """One try at one item; what leaves it has every known secret masked."""
     result = sync_item(
@@ -154,6 +157,7 @@ def _attempt(
         worker=worker,
         attempts=number,
         estimator=estimator,
+        push_check=push_check,
     )
     return redacted(with_attached(result, item, attached))
 
@@ -221,6 +225,7 @@ def run_embedded(
             estimator=services.copier,
             manifests=services.registry,
             watch=watch,
+            push_check=services.push_checks,
         )
         pruned = [] if outcome.interrupted else prune_all(prune, services.registry, dry_run=dry_run)
     finally:

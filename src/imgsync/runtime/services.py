@@ -14,6 +14,7 @@ from imgsync.adapters.credential_helper import HelperCache
 from imgsync.adapters.credentials import Credential, CredentialStore
 from imgsync.adapters.log_redaction import KNOWN_SECRETS
 from imgsync.adapters.notify import Notifier, build_notifiers
+from imgsync.adapters.push_check import PushChecks
 from imgsync.adapters.quota_board import MemoryQuotaBoard, QuotaBoard
 from imgsync.adapters.registry_api import ManifestPool
 from imgsync.adapters.skopeo import SkopeoCopier
@@ -32,6 +33,8 @@ class Services:
     copier: QuotaGate
     credentials: CredentialStore
     board: QuotaBoard
+    #: Destinations that must be created first, found before a copy (adapters/push_check.py).
+    push_checks: PushChecks | None = None
 
     def close(self) -> None:
         self.registry.close()
@@ -131,7 +134,13 @@ def build_services(settings: Settings, board: QuotaBoard | None = None) -> Servi
         timeout=settings.copy_timeout,
     )
     gate = QuotaGate(registry, skopeo, shared, account_lists(settings), settings.rate_limit_min)
-    return Services(registry=registry, copier=gate, credentials=credentials, board=shared)
+    return Services(
+        registry=registry,
+        copier=gate,
+        credentials=credentials,
+        board=shared,
+        push_checks=PushChecks(registry),
+    )
 
 
 def _secret(value: object) -> str | None:

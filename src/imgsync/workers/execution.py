@@ -63,6 +63,7 @@ def run_one(
             worker=worker,
             attempts=attempts,
             estimator=services.copier,
+            push_check=services.push_checks,
         )
         return redacted(with_attached(result, item, attached))
 

@@ -11,6 +11,8 @@ with 403, Harbor with its own 401 message. The flow is the distribution token sp
 
 from __future__ import annotations
 
+import base64
+import json
 import secrets
 import threading
 import time
@@ -70,8 +72,19 @@ class TokenStore:
     _grants: dict[str, Grant] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def issue(self, grant: Grant) -> str:
-        token = secrets.token_urlsafe(24)
+    def issue(self, grant: Grant, audience: str = "") -> str:
+        """A JWT-shaped token with the ``aud`` and ``access`` claims distribution's token
+        server writes (docs/spec/auth/jwt.md; the rig's token_server signs the same claims);
+        the signature part is random: the personality looks tokens up, never verifies them."""
+        claims = {
+            "aud": audience,
+            "exp": int(grant.expires),
+            "access": [
+                {"type": "repository", "name": name, "actions": sorted(actions)}
+                for name, actions in grant.access.items()
+            ],
+        }
+        token = f"{_b64({'typ': 'JWT', 'alg': 'none'})}.{_b64(claims)}.{secrets.token_urlsafe(24)}"
         with self._lock:
             self._grants[token] = grant
         return token
@@ -80,6 +93,10 @@ class TokenStore:
         with self._lock:
             grant = self._grants.get(token)
         return grant if grant is not None and grant.expires > time.time() else None
+
+
+def _b64(value: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
 
 
 def action_for(method: str) -> str:
@@ -165,7 +182,7 @@ class BearerAuth:
         asked: tuple[str, tuple[str, ...]],
     ) -> Response:
         grant = Grant(account, access, time.time() + self.expires_in)
-        token = exchange.personality.tokens.issue(grant)
+        token = exchange.personality.tokens.issue(grant, asked[0])
         granted = tuple(f"{name}:{','.join(sorted(a))}" for name, a in access.items() if a)
         exchange.personality.stats.record(TokenCall(account, asked[0], asked[1], 200, granted))
         issued = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
