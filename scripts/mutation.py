@@ -31,6 +31,7 @@ UNIT_TESTS = (
     "tests/test_pipeline_unit.py",
     "tests/test_subset_unit.py",
     "tests/test_conversion_unit.py",
+    "tests/test_missing_destination_unit.py",  # the pipeline's push-check hook
 )
 # The unit tests need no rig fixture: skipping conftest and heavy plugins halves each run.
 PYTEST_ARGS = ("--noconftest", "-p", "no:hypothesispytest", "-p", "no:cacheprovider")
