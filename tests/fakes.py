@@ -123,7 +123,9 @@ class FakeCopier:
     raises: BaseException | None = None
     calls: list[tuple[str, str]] = field(default_factory=list)
 
-    def copy(self, source: ImageReference, destination: ImageReference) -> str | None:
+    def copy(
+        self, source: ImageReference, destination: ImageReference, convert_to: object = None
+    ) -> str | None:
         self.calls.append((str(source), str(destination)))
         if self.raises is not None:
             raise self.raises

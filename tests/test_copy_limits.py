@@ -21,7 +21,9 @@ class RecordingCopier:
         self.total = 0
         self.peak_total = 0
 
-    def copy(self, source: ImageReference, destination: ImageReference) -> str | None:
+    def copy(
+        self, source: ImageReference, destination: ImageReference, convert_to: object = None
+    ) -> str | None:
         with self.lock:
             self.running[destination.name] += 1
             self.total += 1

@@ -53,7 +53,9 @@ class WaitingCopier:
     clock_times: list[float]
     calls: list[str] = field(default_factory=list)
 
-    def copy(self, source: ImageReference, destination: ImageReference) -> str | None:
+    def copy(
+        self, source: ImageReference, destination: ImageReference, convert_to: object = None
+    ) -> str | None:
         with waiting(lambda: self.clock_times.pop(0)):
             self.calls.append(str(destination))
         self.registry.digests[str(destination)] = str(source.digest)
@@ -83,7 +85,9 @@ def test_a_mapping_that_never_waited_has_no_waited_field_in_the_report() -> None
 
 @dataclass
 class SlowCopier(FakeCopier):
-    def copy(self, source: ImageReference, destination: ImageReference) -> str | None:
+    def copy(
+        self, source: ImageReference, destination: ImageReference, convert_to: object = None
+    ) -> str | None:
         time.sleep(COPY_SECONDS)
         return super().copy(source, destination)
 
