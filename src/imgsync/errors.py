@@ -23,9 +23,9 @@ and a :class:`Category`: what a mapping's result shows when the error ends it::
     │   ├── NoCatalog                         no repository catalog (Docker Hub, GHCR): list names
     │   └── UnexpectedResponse                HTML instead of JSON, unknown media type
     ├── QuotaExhausted                        pulls left below rate_limit_min: deferred
+    ├── UnsupportedManifest                   the destination refuses the manifest shape (keep set)
     ├── CopyError(argv, returncode, stderr, category)   skopeo failed
     ├── PlanError                             a sync file's tag selection could not be expanded
-    ├── UnsupportedManifest                   the destination refuses the manifest shape (keep set)
     ├── Busy                                  another task holds a lock this one needs
     │   ├── DestinationBusy(destination)      the destination tag is locked: the task retries later
     │   └── RepositoryBusy (also TimeoutError)   waited too long for a copy into the same repository
