@@ -110,6 +110,9 @@ class ConvertingCopier:
     def pulls(self, source: ImageReference) -> int:
         return 0
 
+    def check_push(self, destination: ImageReference) -> None:
+        self.calls.append((f"check {destination}", None))
+
 
 def item(policy: WritePolicy = SWR) -> SyncItem:
     return SyncItem(SOURCE, DEST, writes=policy)
@@ -222,7 +225,10 @@ def test_a_refused_index_is_converted_verified_and_recorded() -> None:
         True,
         top.digest,
     )
-    assert copier.calls == [(str(pinned(SOURCE, top.digest)), Format.DOCKER)]
+    assert copier.calls == [
+        (f"check {DEST}", None),
+        (str(pinned(SOURCE, top.digest)), Format.DOCKER),
+    ]
     record = DEST.with_tag(record_tag(DEST, top.digest, SWR))
     assert registry.manifests[str(record)].digest == outcome.destination_digest != top.digest
 
@@ -236,7 +242,7 @@ def test_the_next_run_skips_by_the_record_with_heads_only_and_no_write() -> None
     outcome = sync_converting(item(), registry, copier, dry_run=False)
     assert (outcome.status, outcome.converted) == (Status.SKIPPED, True)
     assert {verb for verb, _ in registry.requests} == {"HEAD"}
-    assert len(copier.calls) == 1
+    assert len(copier.calls) == 2  # the check and the copy, both of the first run
 
 
 def test_a_changed_source_or_a_repushed_destination_is_copied_again() -> None:
@@ -248,7 +254,7 @@ def test_a_changed_source_or_a_repushed_destination_is_copied_again() -> None:
     assert sync_converting(item(), registry, copier, dry_run=False).status is Status.SYNCED
     registry.serve(DEST, image(DOCKER_MANIFEST, "someone", "else"))
     assert sync_converting(item(), registry, copier, dry_run=False).status is Status.SYNCED
-    assert len(copier.calls) == 3
+    assert len(copier.calls) == 6
 
 
 def test_a_conversion_that_lost_a_platform_fails_and_leaves_no_record() -> None:
@@ -273,7 +279,7 @@ def test_an_accepted_shape_is_copied_keeping_its_digest() -> None:
         top.digest,
         False,
     )
-    assert copier.calls == [(str(pinned(SOURCE, top.digest)), None)]
+    assert copier.calls[1:] == [(str(pinned(SOURCE, top.digest)), None)]
 
 
 def test_a_dry_run_says_would_sync_converted_and_writes_nothing() -> None:
@@ -282,7 +288,7 @@ def test_a_dry_run_says_would_sync_converted_and_writes_nothing() -> None:
     copier = ConvertingCopier(registry)
     outcome = sync_converting(item(), registry, copier, dry_run=True)
     assert (outcome.status, outcome.converted) == (Status.WOULD_SYNC, True)
-    assert copier.calls == [] and registry.verbs("PUT") == []
+    assert copier.calls == [(f"check {DEST}", None)] and registry.verbs("PUT") == []
 
 
 def test_a_platform_subset_that_would_need_converting_fails_unsupported_before_copying() -> None:

@@ -248,3 +248,23 @@ def test_through_a_celery_worker_the_oci_index_is_converted_then_skipped_with_he
     assert (skipped["status"], skipped.get("converted")) == ("skipped", True), skipped
     assert anon_registry.count("GET", since=mark) == 0
     assert writes_to(swr, seen) == []
+
+
+def test_a_missing_organization_fails_before_the_source_is_read_even_when_converting(
+    personality: PersonalityFactory,
+    anon_registry: Registry,
+    source: tuple[str, str],
+    tmp_path: Path,
+) -> None:
+    bare = personality("swr", organizations=[], accounts=dict([ACCOUNT]))
+    mark = anon_registry.mark()
+    result = sync(
+        tmp_path,
+        env_for(tmp_path / "h", anon_registry, bare),
+        config_for(tmp_path, bare, source[0]),
+        "r",
+    )
+    assert (result["status"], result["error"]["category"]) == ("failed", "not_found"), result
+    assert "organization" in result["error"]["message"] and "mirror" in result["error"]["message"]
+    assert anon_registry.count("GET", since=mark) == 0
+    assert writes_to(bare, 0) == []

@@ -7,7 +7,8 @@ The design (why a record tag, why HEADs suffice) is in
    converting last time either).
 2. HEAD the record tag for this source digest. It serves the destination tag's
    digest → skipped, ``converted``: HEADs only, no source GET, no write.
-3. Otherwise GET the source manifest (the one read a conversion adds on the source)
+3. Otherwise check that the destination takes a push (a namespace, project … that
+   must exist: :mod:`imgsync.core.missing_destination`), then GET the source manifest (the one read a conversion adds on the source)
    to learn its shape; the policy says keep, convert, or refuse (``unsupported``,
    before anything is written). Keep → the plain copy and digest check.
 4. Convert with skopeo, then verify what conversion preserves (platforms, configs,
@@ -37,6 +38,8 @@ class ConvertingCopier(Protocol):
     ) -> str | None: ...
 
     def pulls(self, source: ImageReference) -> int: ...
+
+    def check_push(self, destination: ImageReference) -> None: ...
 
 
 @runtime_checkable
@@ -91,6 +94,7 @@ def sync_converting(
 def _copy(
     step: Converted, written: str | None, copier: ConvertingCopier, dry_run: bool
 ) -> StepResult:
+    copier.check_push(step.item.destination)  # a namespace never created: before any pull
     source = _read(step.registry, step.pinned)
     target = step.policy.target(shape_of_document(source.media_type, source.document))
     converting = target is not Format.KEEP
