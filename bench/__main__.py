@@ -25,7 +25,7 @@ from typing import Any
 
 from tests.rig.redis_server import RedisServer
 
-from bench import extras, report
+from bench import extras, http_stacks, report
 from bench.competitors import Competitor, all_competitors
 from bench.measure import loadavg
 from bench.model import Measurement
@@ -59,6 +59,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--enqueue-n", type=int, help="mappings to enqueue (default 10000)")
     p.add_argument("--out", type=Path, help="output directory (default docs/; quick: a temp dir)")
     p.add_argument("--keep", action="store_true", help="keep the rig's work directory")
+    p.add_argument(
+        "--http-stacks",
+        action="store_true",
+        help="also measure the HTTP stacks for registry calls (bench/http_stacks.py)",
+    )
+    p.add_argument(
+        "--only",
+        choices=["http-stacks"],
+        help="run only this section and merge it into OUT/benchmarks.json if there is one",
+    )
+    p.add_argument("--http-ns", help="small,large N of HEADs per stack (default 300,3000)")
+    p.add_argument("--http-reps", type=int, help="repetitions per stack and N (default 3)")
+    p.add_argument("--skip-ns", help="small,large N of the skip-path CPU figure (100,1000)")
     p.add_argument(
         "--report-only",
         type=Path,
@@ -189,6 +202,46 @@ def _plan(args: argparse.Namespace, broker_url: str) -> Plan:
     )
 
 
+def _pair(text: str | None) -> tuple[int, int] | None:
+    if not text:
+        return None
+    small, large = (int(x) for x in text.split(","))
+    return small, large
+
+
+def _http_stacks(args: argparse.Namespace) -> dict[str, Any]:
+    """The HTTP-stack section: its own registry and rig, so it runs alone or after the rest."""
+    base = http_stacks.Settings.quick() if args.quick else http_stacks.Settings()
+    settings = replace(
+        base,
+        ns=_pair(args.http_ns) or base.ns,
+        reps=args.http_reps or base.reps,
+        skip_ns=_pair(args.skip_ns) or base.skip_ns,
+        latency=Latency(delay_ms=args.rtt_ms / 2, handshake_rtts=args.handshake_rtts),
+    )
+    _log(
+        f"HTTP stacks: N = {settings.ns}, {settings.reps} rep(s); skip path N = {settings.skip_ns}"
+    )
+    return http_stacks.measure(settings, _log)
+
+
+def run_only_http_stacks(args: argparse.Namespace) -> Path:
+    """Measure the HTTP stacks and put them into the document an earlier run wrote."""
+    out_dir = args.out or (
+        Path(tempfile.mkdtemp(prefix="bench-quick-")) if args.quick else REPO_ROOT / "docs"
+    )
+    section = _http_stacks(args)
+    earlier = out_dir / "benchmarks.json"
+    if earlier.exists():
+        data = json.loads(earlier.read_text())
+    else:
+        info = meta(args, Latency(args.rtt_ms / 2, args.handshake_rtts), Plan([], [], 0))
+        info.update(finished_at=info["started_at"], duration_s=0.0, loadavg=section["loadavg"])
+        data = {"meta": info, "measurements": [], "extras": {}}
+    data["extras"]["http_stacks"] = section
+    return _write_from_json(data, out_dir)
+
+
 def _extras(args: argparse.Namespace, rig: Rig, redis_url: str) -> dict[str, Any]:
     if args.no_extras:
         return {}
@@ -222,6 +275,8 @@ def run(args: argparse.Namespace) -> Path:
         world.seed()
         measurements = run_plan(world, plan, _log)
         extra = _extras(args, rig, redis_server.url)
+    if args.http_stacks:
+        extra["http_stacks"] = _http_stacks(args)
     info["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     info["duration_s"] = time.perf_counter() - started
     info["loadavg"]["end"] = loadavg()
@@ -239,7 +294,11 @@ def run(args: argparse.Namespace) -> Path:
 
 def rewrite(json_path: Path, out_dir: Path | None) -> Path:
     """The document again from raw numbers (after editing ``bench/analysis.md``, say)."""
-    data = json.loads(json_path.read_text())
+    return _write_from_json(json.loads(json_path.read_text()), out_dir or json_path.parent)
+
+
+def _write_from_json(data: dict[str, Any], out_dir: Path) -> Path:
+    """Summaries, Markdown and plots from a run's raw JSON (as ``benchmarks.json`` keeps it)."""
     known = {f.name for f in fields(Measurement)}
     measurements = [
         Measurement(**{k: v for k, v in m.items() if k in known}) for m in data["measurements"]
@@ -248,7 +307,7 @@ def rewrite(json_path: Path, out_dir: Path | None) -> Path:
     concurrency = data["meta"].get("check_concurrency", {})
     rows = build_rows(measurements, concurrency)
     result = report.Report(data["meta"], measurements, rows, data["extras"], labels)
-    paths = report.write(result, out_dir or json_path.parent)
+    paths = report.write(result, out_dir)
     _log(f"wrote {paths['markdown']}")
     return paths["markdown"].parent
 
@@ -257,6 +316,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.report_only:
         rewrite(args.report_only, args.out)
+    elif args.only == "http-stacks":
+        run_only_http_stacks(args)
     else:
         run(args)
     return 0

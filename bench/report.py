@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench import http_stacks_report
 from bench.model import Measurement
 from bench.summary import (
     SKIP_SCENARIOS,
@@ -103,7 +104,23 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
 
 def targets(report: Report) -> list[Target]:
     """Every target of the issue, evaluated on this run's numbers."""
-    return [*_skip_targets(report), *_cold_targets(report), *_resource_targets(report)]
+    return [
+        *_skip_targets(report),
+        *_cold_targets(report),
+        *_resource_targets(report),
+        *_skip_cpu_target(report.extras.get("http_stacks")),
+    ]
+
+
+def _skip_cpu_target(section: dict[str, Any] | None) -> list[Target]:
+    """Issue 15: CPU of one more unchanged image, whole process (bench/skip_cost.py)."""
+    skip = (section or {}).get("skip_path")
+    if not skip:
+        return []
+    small, large = skip["ns"]
+    cost = skip["marginal_cpu_ms"]
+    name = f"skip path: marginal CPU per unchanged image (N = {small} → {large})"
+    return [Target(name, "≤ 2 ms", f"{cost:.2f} ms", cost <= 2.0)]
 
 
 def _skip_targets(report: Report) -> list[Target]:
@@ -504,6 +521,7 @@ def markdown(report: Report, plots: dict[str, bool]) -> str:
         lines += ["", f"![speed-up vs workers]({SPEEDUP_PLOT})"]
     lines += ["", "### Memory", "", *memory_table(report)]
     lines += _extras_lines(report.extras)
+    lines += http_stacks_report.section(report.extras.get("http_stacks"))
     if ANALYSIS.exists():
         lines += ["", ANALYSIS.read_text().strip()]
     return "\n".join(lines) + "\n"
