@@ -43,6 +43,9 @@ class SyncItem:
     ``signatures``: also copy the signatures and attestations attached to the digest.
     ``writes``: the destination's manifest-format policy when it may convert
     (:mod:`imgsync.core.manifest_format`); ``None`` keeps digests as always.
+    ``via``: another destination of the same source in this run, which this copy reads
+    from once it holds the source digest (:mod:`imgsync.core.via`): the source is read
+    once however many destinations it has.
     """
 
     source: Annotated[ImageReference, FromText(parse_reference)]
@@ -51,9 +54,12 @@ class SyncItem:
     immutable: bool = False
     signatures: bool = False
     writes: WritePolicy | None = None
+    via: Annotated[ImageReference, FromText(parse_destination)] | None = None
 
     def __post_init__(self) -> None:
         _checked_destination(self.destination)
+        if self.via is not None:
+            _checked_destination(self.via)
         if self.platforms is not None and not self.platforms:
             raise ValueError("platforms must be left out or list at least one platform")
 
@@ -74,6 +80,7 @@ class SyncItem:
         extra += ["immutable"] if self.immutable else []
         extra += ["signatures"] if self.signatures else []
         extra += [f"manifest format {self.writes.key}"] if self.writes else []
+        extra += [f"via {self.via}"] if self.via else []
         return f"{self}  [{'; '.join(extra)}]" if extra else str(self)
 
     def to_dict(self) -> dict[str, Any]:
@@ -87,4 +94,6 @@ class SyncItem:
             data["signatures"] = True
         if self.writes is not None:
             data["writes"] = self.writes.to_dict()
+        if self.via is not None:
+            data["via"] = str(self.via)
         return data

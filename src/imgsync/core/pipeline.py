@@ -12,6 +12,9 @@ source at all; an item with *platforms* goes through :mod:`imgsync.core.subset`.
 On a registry that meters pulls, an *estimator* tells what the copy will cost
 (a dry run reports it as the pulls needed), and a copier that guards the quota
 may refuse to start the copy: the mapping then ends ``deferred``, not failed.
+
+An item with a *via* (a source with several destinations) copies from that other
+destination once it holds the digest, so the source is read once (:mod:`imgsync.core.via`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -28,6 +32,7 @@ from imgsync.core.mapping import SyncItem
 from imgsync.core.reference import ImageReference
 from imgsync.core.result import Category, ErrorInfo, Status, StepResult, SyncResult
 from imgsync.core.subset import sync_subset
+from imgsync.core.via import read_from
 from imgsync.core.waiting import waits_counted
 from imgsync.errors import ImgsyncError, NotFound, QuotaExhausted
 
@@ -61,6 +66,12 @@ class PushCheck(Protocol):
     def check_push(self, destination: ImageReference) -> None: ...
 
 
+class DestinationHold(Protocol):
+    """The lock a destination's own item runs under, for another item that writes it too."""
+
+    def hold(self, destination: ImageReference) -> AbstractContextManager[None]: ...
+
+
 class PullEstimator(Protocol):
     """Manifest GETs a copy of ``source`` would make; 0 where the registry meters nothing."""
 
@@ -78,11 +89,12 @@ def sync_item(
     clock: Callable[[], float] = time.monotonic,
     estimator: PullEstimator | None = None,
     push_check: PushCheck | None = None,
+    hold: DestinationHold | None = None,
 ) -> SyncResult:
     """Bring one destination up to date; every failure becomes a ``failed`` result."""
     started = clock()
     with waits_counted() as waited:
-        metered = _MeteredCopier(copier, estimator, push_check)
+        metered = _MeteredCopier(copier, estimator, push_check, hold)
         outcome = _guarded(item, registry, metered, dry_run)
     elapsed, waited_s = clock() - started, waited()
     result = SyncResult(
@@ -110,6 +122,7 @@ class _MeteredCopier:
     copier: Copier
     estimator: PullEstimator | None
     push_check: PushCheck | None = None
+    hold: DestinationHold | None = None
 
     def copy(
         self,
@@ -128,6 +141,10 @@ class _MeteredCopier:
         """Before a copy (or a dry run's would_sync): a destination that must be created first."""
         if self.push_check is not None:
             self.push_check.check_push(destination)
+
+    def holding(self, destination: ImageReference) -> AbstractContextManager[None]:
+        """The runner's lock for ``destination`` while a via is written (none without one)."""
+        return self.hold.hold(destination) if self.hold is not None else nullcontext()
 
 
 def _guarded(
@@ -169,8 +186,8 @@ def _steps(
     if destination_digest == source_digest:
         return StepResult(Status.SKIPPED, source_digest, destination_digest)
     copier.check_push(item.destination)
-    pinned = item.source.with_digest(source_digest)
-    pulls = copier.pulls(pinned)
+    pinned, spent = read_from(item, source_digest, registry, copier, dry_run=dry_run)
+    pulls = spent + copier.pulls(pinned)
     if dry_run:
         return StepResult(Status.WOULD_SYNC, source_digest, destination_digest, pulls=pulls)
     try:

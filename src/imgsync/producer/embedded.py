@@ -16,7 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import Protocol
+from typing import Any, Protocol
 
 from imgsync.adapters.notify import notify_all
 from imgsync.adapters.registry_api import ManifestPool
@@ -30,9 +30,11 @@ from imgsync.core.plan import PruneTarget
 from imgsync.core.quota import quota_usage
 from imgsync.core.reference import ImageReference
 from imgsync.core.result import Category, ErrorInfo, RunReport, Status, SyncResult
+from imgsync.core.via import share_sources
 from imgsync.core.waiting import acquired
 from imgsync.producer.retrying import retrying
 from imgsync.runtime.attached import AttachedCopier, with_attached
+from imgsync.runtime.holds import LocalHolds
 from imgsync.runtime.pruning import prune_all
 from imgsync.runtime.services import build_channels, build_services
 
@@ -112,7 +114,8 @@ def run_items(
     attached = AttachedCopier(manifests, limited) if manifests and not dry_run else None
     task = retrying(
         partial(
-            _attempt,
+            _held_attempt,
+            holds=LocalHolds(),
             registry=registry,
             copier=limited,
             dry_run=dry_run,
@@ -136,6 +139,13 @@ def run_items(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _held_attempt(item: SyncItem, number: int, *, holds: LocalHolds, **options: Any) -> SyncResult:
+    """One try under the destination's hold: a secondary bringing this destination (its
+    via) up to date waits for it, and this item for that secondary (:mod:`imgsync.core.via`)."""
+    with holds.hold(item.destination):
+        return _attempt(item, number, hold=holds, **options)
+
+
 def _attempt(
     item: SyncItem,
     number: int,
@@ -147,6 +157,7 @@ def _attempt(
     estimator: PullEstimator | None,
     attached: AttachedCopier | None,
     push_check: PushCheck | None = None,
+    hold: LocalHolds | None = None,
 ) -> SyncResult:
     """One try at one item; what leaves it has every known secret masked."""
     result = sync_item(
@@ -158,6 +169,7 @@ def _attempt(
         attempts=number,
         estimator=estimator,
         push_check=push_check,
+        hold=hold,
     )
     return redacted(with_attached(result, item, attached))
 
@@ -209,7 +221,7 @@ def run_embedded(
     """
     channels = build_channels(settings)  # bad notify URLs fail here, before any copy
     run_id, started = new_run_id(), utc_now()
-    services = build_services(settings)
+    services, items = build_services(settings), share_sources(items)
     try:
         services.registry.warm_up(ref for item in items for ref in item.first_reads())
         outcome = run_items(

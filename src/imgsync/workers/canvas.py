@@ -18,12 +18,14 @@ from imgsync.adapters.runstore import RunPlan, RunStore
 from imgsync.core.clock import new_run_id, utc_now
 from imgsync.core.mapping import SyncItem
 from imgsync.core.plan import PruneTarget
+from imgsync.core.via import share_sources
 from imgsync.errors import ConfigError
 from imgsync.workers.names import AGGREGATE_RUN, ON_RUN_ERROR, SYNC_IMAGE
 
 
 def plan_run(items: Sequence[SyncItem], *, dry_run: bool) -> RunPlan:
-    """Ids for the run, every task and the chord body."""
+    """Ids for the run, every task and the chord body; a source's destinations share it."""
+    items = share_sources(items)
     return RunPlan(
         run_id=new_run_id(),
         started_at=utc_now(),

@@ -26,6 +26,7 @@ from imgsync.core.reference import ImageReference
 from imgsync.core.result import Category, ErrorInfo, RunReport, Status, SyncResult
 from imgsync.core.waiting import acquired
 from imgsync.runtime.attached import AttachedCopier, with_attached
+from imgsync.runtime.holds import RedisHolds
 from imgsync.runtime.pruning import prune_all
 from imgsync.runtime.services import build_channels
 from imgsync.runtime.unlocked_check import unlocked_skip
@@ -54,6 +55,7 @@ def run_one(
         services.copier, client, owner, ttl, settings.copy_timeout, services.registry
     )
     attached = None if dry_run else AttachedCopier(services.registry, copier)
+    holds = RedisHolds(client, owner, ttl, settings.copy_timeout)  # a via's, see core.via
     with destination_lock(client, str(item.destination), owner=owner, ttl=ttl):
         result = sync_item(
             item,
@@ -63,6 +65,7 @@ def run_one(
             worker=worker,
             attempts=attempts,
             estimator=services.copier,
+            hold=holds,
             push_check=services.push_checks,
         )
         return redacted(with_attached(result, item, attached))

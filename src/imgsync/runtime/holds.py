@@ -1,0 +1,57 @@
+"""The holds a via is written under: the lock its own item runs under, in either mode.
+
+A secondary item that brings its via up to date (:mod:`imgsync.core.via`) must take
+turns with the via's own item, or both would read the source. Celery workers already
+run each item under its destination's Redis lock, so the secondary waits for that same
+lock; embedded mode runs each item under a per-destination thread lock for the same
+reason. Waiting for either counts as waiting, not as the item's own work.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import redis
+
+from imgsync.adapters.destination_lock import destination_lock
+from imgsync.core.reference import ImageReference
+from imgsync.core.waiting import acquired
+
+
+@dataclass
+class LocalHolds:
+    """One thread lock per destination of an embedded run."""
+
+    locks: defaultdict[str, threading.Lock] = field(
+        default_factory=lambda: defaultdict(threading.Lock)
+    )
+    guard: threading.Lock = field(default_factory=threading.Lock)
+
+    @contextmanager
+    def hold(self, destination: ImageReference) -> Iterator[None]:
+        with self.guard:
+            lock = self.locks[str(destination)]
+        with acquired(lock):
+            yield
+
+
+@dataclass(frozen=True, slots=True)
+class RedisHolds:
+    """The workers' destination locks; DestinationBusy after ``wait`` seconds."""
+
+    client: redis.Redis
+    owner: str
+    ttl: float
+    wait: float
+
+    @contextmanager
+    def hold(self, destination: ImageReference) -> Iterator[None]:
+        lock = destination_lock(
+            self.client, str(destination), owner=self.owner, ttl=self.ttl, wait=self.wait
+        )
+        with acquired(lock):
+            yield
