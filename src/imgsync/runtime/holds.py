@@ -4,7 +4,8 @@ A secondary item that brings its via up to date (:mod:`imgsync.core.via`) must t
 turns with the via's own item, or both would read the source. Celery workers already
 run each item under its destination's Redis lock, so the secondary waits for that same
 lock; embedded mode runs each item under a per-destination thread lock for the same
-reason. Waiting for either counts as waiting, not as the item's own work.
+reason. Waiting for either counts as waiting, not as the item's own work. The Redis
+side is imported only where it is used: an embedded run loads no broker client.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import redis
-
-from imgsync.adapters.destination_lock import destination_lock
 from imgsync.core.reference import ImageReference
 from imgsync.core.waiting import acquired
+
+if TYPE_CHECKING:  # embedded mode never loads redis (start-up time)
+    import redis
 
 
 @dataclass
@@ -50,6 +52,8 @@ class RedisHolds:
 
     @contextmanager
     def hold(self, destination: ImageReference) -> Iterator[None]:
+        from imgsync.adapters.destination_lock import destination_lock  # workers only
+
         lock = destination_lock(
             self.client, str(destination), owner=self.owner, ttl=self.ttl, wait=self.wait
         )
