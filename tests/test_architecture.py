@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.rig.registry import Registry
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "imgsync"
 
@@ -84,3 +87,25 @@ def test_cli_paths_that_need_no_broker_import_nothing_heavy(argv: list[str]) -> 
     )
     ran = subprocess.run([sys.executable, "-c", probe, *argv], capture_output=True, text=True)
     assert "LOADED []" in ran.stderr, ran.stderr
+
+
+def test_an_embedded_sync_imports_neither_the_broker_client_nor_celery(
+    tmp_path: Path, anon_registry: Registry
+) -> None:
+    """Embedded mode talks to no broker: redis, celery and kombu stay out of its start-up."""
+    probe = (
+        "import sys, runpy; sys.argv = ['imgsync', *sys.argv[1:]]\n"
+        "try:\n    runpy.run_module('imgsync', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        "names = ('celery', 'kombu', 'redis')\n"
+        "print('LOADED', [m for m in names if m in sys.modules], file=sys.stderr)"
+    )
+    host = anon_registry.host
+    argv = ["sync", "--dry-run", f"{host}/absent/a:1={host}/absent/b:1"]
+    env = {**os.environ, "HOME": str(tmp_path), "IMGSYNC_MAX_RETRIES": "0"}
+    env["IMGSYNC_INSECURE_REGISTRIES"] = host
+    env.pop("IMGSYNC_BROKER_URL", None)
+    ran = subprocess.run(
+        [sys.executable, "-c", probe, *argv], capture_output=True, text=True, env=env
+    )
+    assert "LOADED []" in ran.stderr, ran.stderr[-2000:]

@@ -15,13 +15,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict
-from typing import Protocol
-
-import redis
+from typing import TYPE_CHECKING, Protocol
 
 from imgsync.adapters.ratelimit import RateLimit
 from imgsync.core.codec import decode_json
 from imgsync.core.quota import AccountQuota
+
+if TYPE_CHECKING:  # embedded mode never loads redis (start-up time)
+    import redis
 
 QUOTA_KEY = "imgsync:quota"
 RESERVED_KEY = "imgsync:quota:reserved"
