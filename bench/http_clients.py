@@ -81,6 +81,22 @@ def run_requests(job: Job) -> int:
     return _threaded(job, one)
 
 
+def run_requests_default(job: Job) -> int:
+    """A plain ``requests.Session`` as most code uses it: environment and CA file per request."""
+    import requests
+
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_maxsize=job.concurrency, max_retries=0)
+    session.mount("https://", adapter)
+    headers = {"Accept": ACCEPT}
+
+    def one(url: str, digest: str) -> bool:
+        r = session.head(url, headers=headers, timeout=TIMEOUT_S)
+        return r.status_code == 200 and r.headers.get(DIGEST) == digest
+
+    return _threaded(job, one)
+
+
 def run_imgsync_client(job: Job) -> int:
     """imgsync's whole RegistryClient.head_digest (auth, retries, quirks) on requests."""
     from imgsync.adapters.registry import RegistryClient
@@ -231,6 +247,7 @@ def _easy(pycurl: Any, ca: str) -> Any:
 #: stack name -> (modules it imports, the first one the stack itself; its loop)
 STACKS: dict[str, tuple[tuple[str, ...], Loop]] = {
     "requests": (("requests", "imgsync.adapters.http_session"), run_requests),
+    "requests-default": (("requests", "requests.adapters"), run_requests_default),
     "imgsync-client": (("requests", "imgsync.adapters.registry"), run_imgsync_client),
     "urllib3": (("urllib3",), run_urllib3),
     "aiohttp": (("aiohttp",), run_aiohttp),

@@ -48,7 +48,7 @@ class Settings:
     reps: int = 3
     concurrency: int = 32
     skip_ns: tuple[int, int] = (100, 1000)
-    skip_reps: int = 2
+    skip_reps: int = 3
     latency: Latency = field(default_factory=Latency)
 
     @classmethod
