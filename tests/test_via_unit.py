@@ -22,6 +22,7 @@ from imgsync.core.refparse import parse_reference
 from imgsync.core.result import Status, SyncResult
 from imgsync.core.via import share_sources
 from imgsync.errors import CopyError
+from imgsync.runtime.unlocked_check import unlocked_skip
 from tests.fakes import FakeCopier, FakeRegistry, digest_of
 
 HUB = "hub.example"
@@ -59,6 +60,13 @@ class RecordingHold:
     held: list[str] = field(default_factory=list)
     on_enter: dict[str, str] = field(default_factory=dict)
     registry: FakeRegistry | None = None
+    digests: dict[str, str] = field(default_factory=dict)
+
+    def written(self, destination: ImageReference) -> str | None:
+        return self.digests.get(str(destination))
+
+    def record(self, destination: ImageReference, digest: str) -> None:
+        self.digests[str(destination)] = digest
 
     @contextmanager
     def hold(self, destination: ImageReference) -> Iterator[None]:
@@ -74,8 +82,8 @@ def run(item: SyncItem, registry: FakeRegistry, copier: FakeCopier, **kw: Any) -
 
 def test_the_first_destination_of_a_source_is_the_via_of_the_others() -> None:
     first, second, third = items()
-    assert first.via is None
-    assert second.via == A and third.via == A
+    assert first.via is None and first.shared
+    assert second.via == A and third.via == A and not second.shared
     assert decode(SyncItem, third.to_dict()) == third  # it crosses the broker
 
 
@@ -85,7 +93,7 @@ def test_only_plain_items_with_the_same_source_and_options_share() -> None:
     converting = SyncItem(SOURCE, C, writes=WritePolicy(Format.DOCKER, converts_to=Format.DOCKER))
     immutable = SyncItem(SOURCE, ref("mirror.example/d/app:v1"), immutable=True)
     shared = share_sources([SyncItem(SOURCE, A), subset, converting, immutable, SyncItem(other, B)])
-    assert [item.via for item in shared] == [None] * 5
+    assert [(item.via, item.shared) for item in shared] == [(None, False)] * 5
 
 
 def test_a_secondary_copies_from_a_via_that_holds_the_digest_and_never_reads_the_source() -> None:
@@ -106,6 +114,26 @@ def test_a_stale_via_is_brought_up_to_date_first_under_its_hold_then_copied_from
     assert copier.calls == [(f"{SOURCE.name}@{D}", str(A)), (f"{A.name}@{D}", str(B))]
     assert hold.held == [str(A)]
     assert registry.digests[str(A)] == registry.digests[str(B)] == D
+    assert hold.digests == {str(A): D, str(B): D}  # the run's record of what it wrote
+
+
+def test_the_via_written_by_a_secondary_is_not_written_again_by_its_own_item() -> None:
+    """Another run moved the tag in between: this run still writes it once."""
+    first, _, _ = items()
+    registry = FakeRegistry(digests={str(SOURCE): D, str(A): digest_of("other run")})
+    copier = FakeCopier(registry)
+    result = run(first, registry, copier, hold=RecordingHold(digests={str(A): D}))
+    assert (result.status, result.destination_digest, result.pulls) == (Status.SYNCED, D, 0)
+    assert copier.calls == []
+
+
+def test_a_secondary_copies_the_digest_the_run_wrote_even_after_the_via_tag_moved() -> None:
+    _, second, _ = items()
+    registry = FakeRegistry(digests={str(SOURCE): D, str(A): digest_of("other run")})
+    copier = FakeCopier(registry)
+    result = run(second, registry, copier, hold=RecordingHold(digests={str(A): D}))
+    assert result.status is Status.SYNCED and result.pulls == 0
+    assert copier.calls == [(f"{A.name}@{D}", str(B))]
 
 
 def test_a_via_written_by_its_own_item_while_waiting_is_not_copied_again() -> None:
@@ -162,3 +190,13 @@ def test_a_via_that_cannot_be_written_falls_back_to_the_source() -> None:
     result = run(second, registry, copier)
     assert result.status is Status.SYNCED
     assert copier.calls[-1] == (f"{SOURCE.name}@{D}", str(B))
+
+
+def test_a_via_found_in_sync_that_this_run_wrote_reads_synced_not_skipped() -> None:
+    first, _, _ = items()
+    registry = FakeRegistry(digests={str(SOURCE): D, str(A): D})
+    hold = RecordingHold(digests={str(A): D})
+    result = run(first, registry, FakeCopier(registry), hold=hold)
+    assert (result.status, result.pulls) == (Status.SYNCED, 0)
+    assert unlocked_skip(first, registry, worker="", attempts=1, written=hold.written) is None
+    assert unlocked_skip(first, registry, worker="", attempts=1) is not None  # a re-run skips

@@ -45,7 +45,8 @@ class SyncItem:
     (:mod:`imgsync.core.manifest_format`); ``None`` keeps digests as always.
     ``via``: another destination of the same source in this run, which this copy reads
     from once it holds the source digest (:mod:`imgsync.core.via`): the source is read
-    once however many destinations it has.
+    once however many destinations it has; ``shared`` marks the item whose destination
+    is the others' via (found in sync, it asks whether this run wrote it).
     """
 
     source: Annotated[ImageReference, FromText(parse_reference)]
@@ -55,6 +56,7 @@ class SyncItem:
     signatures: bool = False
     writes: WritePolicy | None = None
     via: Annotated[ImageReference, FromText(parse_destination)] | None = None
+    shared: bool = False
 
     def __post_init__(self) -> None:
         _checked_destination(self.destination)
@@ -96,4 +98,6 @@ class SyncItem:
             data["writes"] = self.writes.to_dict()
         if self.via is not None:
             data["via"] = str(self.via)
+        if self.shared:
+            data["shared"] = True
         return data

@@ -32,7 +32,7 @@ from imgsync.core.mapping import SyncItem
 from imgsync.core.reference import ImageReference
 from imgsync.core.result import Category, ErrorInfo, Status, StepResult, SyncResult
 from imgsync.core.subset import sync_subset
-from imgsync.core.via import read_from
+from imgsync.core.via import DestinationHold, read_from
 from imgsync.core.waiting import waits_counted
 from imgsync.errors import ImgsyncError, NotFound, QuotaExhausted
 
@@ -64,12 +64,6 @@ class PushCheck(Protocol):
     """Raises when a destination will refuse a push (a namespace never created, …), read-only."""
 
     def check_push(self, destination: ImageReference) -> None: ...
-
-
-class DestinationHold(Protocol):
-    """The lock a destination's own item runs under, for another item that writes it too."""
-
-    def hold(self, destination: ImageReference) -> AbstractContextManager[None]: ...
 
 
 class PullEstimator(Protocol):
@@ -146,6 +140,14 @@ class _MeteredCopier:
         """The runner's lock for ``destination`` while a via is written (none without one)."""
         return self.hold.hold(destination) if self.hold is not None else nullcontext()
 
+    def written(self, destination: ImageReference) -> str | None:
+        """The digest this run already wrote into ``destination``, if it did."""
+        return self.hold.written(destination) if self.hold is not None else None
+
+    def record(self, destination: ImageReference, digest: str) -> None:
+        if self.hold is not None:
+            self.hold.record(destination, digest)
+
 
 def _guarded(
     item: SyncItem, registry: DigestReader, copier: _MeteredCopier, dry_run: bool
@@ -183,8 +185,22 @@ def _steps(
     if item.platforms is not None or item.writes is not None:
         return _own_path(item, registry, copier, dry_run)
     source_digest, destination_digest = _digests(item, registry)
+    if item.shared and copier.written(item.destination) == source_digest:
+        return StepResult(Status.SYNCED, source_digest, source_digest)  # written as a via
     if destination_digest == source_digest:
         return StepResult(Status.SKIPPED, source_digest, destination_digest)
+    return _copy_stale(item, (source_digest, destination_digest), registry, copier, dry_run)
+
+
+def _copy_stale(
+    item: SyncItem,
+    digests: tuple[str, str | None],
+    registry: DigestReader,
+    copier: _MeteredCopier,
+    dry_run: bool,
+) -> StepResult:
+    """Copy the source digest (or the via's copy of it) and check what landed."""
+    source_digest, destination_digest = digests
     copier.check_push(item.destination)
     pinned, spent = read_from(item, source_digest, registry, copier, dry_run=dry_run)
     pulls = spent + copier.pulls(pinned)
@@ -195,7 +211,15 @@ def _steps(
     except QuotaExhausted as exc:
         error = ErrorInfo(Category.RATE_LIMITED, str(exc))
         return StepResult(Status.DEFERRED, source_digest, destination_digest, error)
-    return replace(_verify(item, registry, source_digest), pulls=pulls)
+    return replace(_recorded(_verify(item, registry, source_digest), item, copier), pulls=pulls)
+
+
+def _recorded(step: StepResult, item: SyncItem, copier: _MeteredCopier) -> StepResult:
+    """A verified write is noted for the run: an item reading this destination as its via
+    copies that digest instead of writing the destination a second time."""
+    if step.status is Status.SYNCED and step.source_digest is not None:
+        copier.record(item.destination, step.source_digest)
+    return step
 
 
 def _own_path(

@@ -10,6 +10,10 @@ item whose destination is stale then copies ``via@digest``, which no one meters:
 - it does not: bring it up to date first, under the via's *hold* (the lock the primary
   item runs under), so that the primary and every secondary take turns and whoever
   comes second finds the digest there; then copy from it;
+- the run records what it wrote: the via's own item, finding its destination written by
+  the run as a via, reports it synced without writing it again, and a secondary copies
+  ``via@digest`` even when another run has moved the via's tag since (each destination
+  is written at most once per run, however runs that share a tag interleave);
 - an immutable via holding another digest is left alone (the primary would leave it),
   and a via that cannot be written falls back to the source: the old cost, not a failure.
 
@@ -32,6 +36,17 @@ from imgsync.errors import ImgsyncError, QuotaExhausted
 log = logging.getLogger(__name__)
 
 
+class DestinationHold(Protocol):
+    """The run's lock on a destination (its own item runs under it) and its record of the
+    digest it wrote there: another item of the run may write a destination first, as a via."""
+
+    def hold(self, destination: ImageReference) -> AbstractContextManager[None]: ...
+
+    def written(self, destination: ImageReference) -> str | None: ...
+
+    def record(self, destination: ImageReference, digest: str) -> None: ...
+
+
 class ViaCopier(Protocol):
     """What filling a via needs: the pipeline's metered copier and the runner's holds."""
 
@@ -43,6 +58,10 @@ class ViaCopier(Protocol):
 
     def holding(self, destination: ImageReference) -> AbstractContextManager[None]: ...
 
+    def written(self, destination: ImageReference) -> str | None: ...
+
+    def record(self, destination: ImageReference, digest: str) -> None: ...
+
 
 class ViaReader(Protocol):
     def head_digest(self, ref: ImageReference) -> str | None: ...
@@ -50,18 +69,20 @@ class ViaReader(Protocol):
 
 def share_sources(items: Iterable[SyncItem]) -> tuple[SyncItem, ...]:
     """``items`` with ``via`` set on every plain item that shares its source with an
-    earlier plain item (same source text, same options); the earliest is the via."""
+    earlier plain item (same source text, same options); the earliest is the via, and
+    ``shared``."""
     first: dict[tuple[str, bool, bool], ImageReference] = {}
-    shared: list[SyncItem] = []
-    for item in items:
-        if item.platforms is not None or item.writes is not None:
-            shared.append(item)
-            continue
-        primary = first.setdefault(
-            (str(item.source), item.immutable, item.signatures), item.destination
-        )
-        shared.append(item if primary == item.destination else replace(item, via=primary))
-    return tuple(shared)
+    given = [_with_via(item, first) for item in items]
+    vias = {item.via for item in given if item.via is not None}
+    return tuple(replace(item, shared=True) if item.destination in vias else item for item in given)
+
+
+def _with_via(item: SyncItem, first: dict[tuple[str, bool, bool], ImageReference]) -> SyncItem:
+    if item.platforms is not None or item.writes is not None:
+        return item
+    key = (str(item.source), item.immutable, item.signatures)
+    primary = first.setdefault(key, item.destination)
+    return item if primary == item.destination else replace(item, via=primary)
 
 
 def read_from(
@@ -77,7 +98,7 @@ def read_from(
         return source, 0
     via = item.via.with_digest(digest)
     found = registry.head_digest(item.via)
-    if found == digest:
+    if found == digest or copier.written(item.via) == digest:  # by digest, even if retagged
         return via, 0
     if item.immutable and found is not None:  # the primary leaves it as it is
         return source, 0
@@ -99,12 +120,15 @@ def _fill(
 ) -> tuple[bool, int]:
     """Under the via's hold: whether the via now serves ``source``'s digest, and the pulls
     spent on it (0 when the primary, or another item, had just written it)."""
-    if registry.head_digest(via) == source.digest:
+    digest = str(source.digest)
+    if copier.written(via) == digest or registry.head_digest(via) == digest:
         return True, 0
     copier.check_push(via)
     pulls = copier.pulls(source)
     copier.copy(source, via)
     written = registry.head_digest(via)
-    if written != source.digest:
-        log.warning("%s has %s after the copy, expected %s", via, written, source.digest)
-    return written == source.digest, pulls
+    if written != digest:
+        log.warning("%s has %s after the copy, expected %s", via, written, digest)
+        return False, pulls
+    copier.record(via, digest)
+    return True, pulls

@@ -32,6 +32,7 @@ class LocalHolds:
         default_factory=lambda: defaultdict(threading.Lock)
     )
     guard: threading.Lock = field(default_factory=threading.Lock)
+    digests: dict[str, str] = field(default_factory=dict)
 
     @contextmanager
     def hold(self, destination: ImageReference) -> Iterator[None]:
@@ -40,12 +41,22 @@ class LocalHolds:
         with acquired(lock):
             yield
 
+    def written(self, destination: ImageReference) -> str | None:
+        with self.guard:
+            return self.digests.get(str(destination))
+
+    def record(self, destination: ImageReference, digest: str) -> None:
+        with self.guard:
+            self.digests[str(destination)] = digest
+
 
 @dataclass(frozen=True, slots=True)
 class RedisHolds:
-    """The workers' destination locks; DestinationBusy after ``wait`` seconds."""
+    """The workers' destination locks (DestinationBusy after ``wait`` seconds), and the
+    run's record in Redis, kept as long as a lock could be."""
 
     client: redis.Redis
+    run_id: str
     owner: str
     ttl: float
     wait: float
@@ -59,3 +70,13 @@ class RedisHolds:
         )
         with acquired(lock):
             yield
+
+    def written(self, destination: ImageReference) -> str | None:
+        found = self.client.get(self._key(destination))
+        return found.decode() if isinstance(found, bytes) else None
+
+    def record(self, destination: ImageReference, digest: str) -> None:
+        self.client.set(self._key(destination), digest, ex=max(int(self.ttl), 1))
+
+    def _key(self, destination: ImageReference) -> str:
+        return f"imgsync:written:{self.run_id}:{destination}"

@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 from imgsync.core.mapping import SyncItem
 from imgsync.core.pipeline import TIMEOUT_NAMES, DigestReader
+from imgsync.core.reference import ImageReference
 from imgsync.core.result import Status, SyncResult
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ def unlocked_skip(
     worker: str,
     attempts: int,
     clock: Callable[[], float] = time.monotonic,
+    written: Callable[[ImageReference], str | None] | None = None,
 ) -> SyncResult | None:
     """The ``skipped`` result when ``item`` is in sync now; ``None``: take the lock and run.
 
@@ -46,8 +48,8 @@ def unlocked_skip(
         if type(exc).__name__ in TIMEOUT_NAMES:  # out of time: no second try under the lock
             raise
         return None
-    if digests is None:
-        return None
+    if digests is None or (item.shared and written and written(item.destination)):
+        return None  # a via this run wrote: the locked run reports it synced
     result = SyncResult(
         source=str(item.source),
         destination=str(item.destination),

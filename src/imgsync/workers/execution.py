@@ -45,17 +45,19 @@ def run_one(
     """
     settings, services = context.get_settings(), context.services()
     worker = request.hostname or ""
-    skipped = unlocked_skip(item, services.registry, worker=worker, attempts=attempts)
-    if skipped is not None:
-        return redacted(skipped)
     ttl = hard_limit(request, settings) + 60
     owner = f"{run_id}:{index}:{request.id}"
     client = context.redis_client()
+    holds = RedisHolds(client, run_id, owner, ttl, settings.copy_timeout)  # see core.via
+    skipped = unlocked_skip(
+        item, services.registry, worker=worker, attempts=attempts, written=holds.written
+    )
+    if skipped is not None:
+        return redacted(skipped)
     copier = RepositorySerialCopier(
         services.copier, client, owner, ttl, settings.copy_timeout, services.registry
     )
     attached = None if dry_run else AttachedCopier(services.registry, copier)
-    holds = RedisHolds(client, owner, ttl, settings.copy_timeout)  # a via's, see core.via
     with destination_lock(client, str(item.destination), owner=owner, ttl=ttl):
         result = sync_item(
             item,
