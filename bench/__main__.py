@@ -70,7 +70,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="run only this section and merge it into OUT/benchmarks.json if there is one",
     )
     p.add_argument("--http-ns", help="small,large N of HEADs per stack (default 300,3000)")
-    p.add_argument("--http-reps", type=int, help="repetitions per stack and N (default 3)")
+    p.add_argument("--http-reps", type=int, help="repetitions per stack and N, and skip runs (3)")
     p.add_argument("--skip-ns", help="small,large N of the skip-path CPU figure (100,1000)")
     p.add_argument(
         "--report-only",
@@ -216,6 +216,7 @@ def _http_stacks(args: argparse.Namespace) -> dict[str, Any]:
         base,
         ns=_pair(args.http_ns) or base.ns,
         reps=args.http_reps or base.reps,
+        skip_reps=args.http_reps or base.skip_reps,
         skip_ns=_pair(args.skip_ns) or base.skip_ns,
         latency=Latency(delay_ms=args.rtt_ms / 2, handshake_rtts=args.handshake_rtts),
     )

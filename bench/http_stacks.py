@@ -142,10 +142,12 @@ def summarize(runs: Sequence[dict[str, Any]], ns: tuple[int, int]) -> list[dict[
         at_large = [r for r in mine if r["n"] == large]
         cpu_small = statistics.median(r["cpu_s"] for r in at_small)
         cpu_large = statistics.median(r["cpu_s"] for r in at_large)
+        per_rep = _per_rep_marginals(mine, small, large)
         rows.append({
             "stack": stack,
             "ok": all(r["ok"] == r["n"] for r in mine),
             "marginal_cpu_ms": (cpu_large - cpu_small) / (large - small) * 1000,
+            "marginal_range_ms": [min(per_rep), max(per_rep)] if per_rep else None,
             "cpu_ms_at_large": cpu_large / large * 1000,
             "wall_s": statistics.median(r["wall_s"] for r in at_large),
             "maxrss_kb": max(r["maxrss_kb"] for r in at_large),
@@ -155,3 +157,11 @@ def summarize(runs: Sequence[dict[str, Any]], ns: tuple[int, int]) -> list[dict[
     for row in rows:
         row["vs_requests"] = row["marginal_cpu_ms"] / base if base else None
     return rows
+
+
+def _per_rep_marginals(runs: Sequence[dict[str, Any]], small: int, large: int) -> list[float]:
+    """The marginal cost within each repetition: how much the machine's noise moves it."""
+    cpu = {(r["rep"], r["n"]): r["cpu_s"] for r in runs}
+    reps = sorted({r["rep"] for r in runs})
+    pairs = [(cpu.get((rep, small)), cpu.get((rep, large))) for rep in reps]
+    return [(b - a) / (large - small) * 1000 for a, b in pairs if a is not None and b is not None]

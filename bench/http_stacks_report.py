@@ -28,6 +28,7 @@ def _row(row: dict[str, Any]) -> list[str]:
     return [
         LABELS.get(row["stack"], row["stack"]),
         _f(row["marginal_cpu_ms"]),
+        "–".join(_f(v) for v in row.get("marginal_range_ms") or [None]),
         _f(row["cpu_ms_at_large"]),
         _f(row["wall_s"]),
         f"{row['maxrss_kb'] / 1024:.0f}",
@@ -63,7 +64,8 @@ def _skip_lines(skip: dict[str, Any], stacks: Sequence[dict[str, Any]]) -> list[
         f"median of {len(skip['runs']) // 2}); {skip['heads_per_image']:.1f} source manifest "
         "HEAD per image and one at the destination. Two HEADs per image with each stack, "
         "and the skip path's cost if its HEADs cost that instead of `requests`' (today − "
-        "2 × the difference):",
+        "2 × the difference). The two measurements run minutes apart on a shared machine, "
+        "so shares are rough (the per-repetition range above shows by how much):",
         "",
     ]
     base = next((r["marginal_cpu_ms"] for r in stacks if r["stack"] == "requests"), None)
@@ -86,9 +88,9 @@ def section(data: dict[str, Any] | None) -> list[str]:
         return []
     settings, load = data["settings"], data["loadavg"]
     small, large = settings["ns"]
-    header = ["stack", "CPU ms/request (marginal)", f"CPU ms/request at N = {large}",
-              f"wall s at N = {large}", "peak RSS MB", "import ms", "× requests (CPU)",
-              "all answers right"]  # fmt: skip
+    header = ["stack", "CPU ms/request (marginal)", "per repetition",
+              f"CPU ms/request at N = {large}", f"wall s at N = {large}", "peak RSS MB",
+              "import ms", "× requests (CPU)", "all answers right"]  # fmt: skip
     lines = [
         "",
         f"### {TITLE}",

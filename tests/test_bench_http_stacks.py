@@ -39,6 +39,7 @@ def test_marginal_cost_is_the_difference_of_two_ns_over_their_difference() -> No
     assert rows["requests"]["marginal_cpu_ms"] == pytest.approx(2.0)
     assert rows["pycurl"]["marginal_cpu_ms"] == pytest.approx(0.5)  # median, not mean
     assert rows["pycurl"]["vs_requests"] == pytest.approx(0.25)
+    assert rows["pycurl"]["marginal_range_ms"] == pytest.approx([0.5, 9.6])
     assert rows["requests"]["cpu_ms_at_large"] == pytest.approx(2.5 / 1100 * 1000)
 
 
