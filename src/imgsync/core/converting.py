@@ -8,9 +8,10 @@ The design (why a record tag, why HEADs suffice) is in
 2. HEAD the record tag for this source digest. It serves the destination tag's
    digest → skipped, ``converted``: HEADs only, no source GET, no write.
 3. Otherwise check that the destination takes a push (a namespace, project … that
-   must exist: :mod:`imgsync.core.missing_destination`), then GET the source manifest (the one read a conversion adds on the source)
-   to learn its shape; the policy says keep, convert, or refuse (``unsupported``,
-   before anything is written). Keep → the plain copy and digest check.
+   must exist: :mod:`imgsync.core.missing_destination`), then GET the source manifest
+   (the one read a conversion adds on the source) to learn its shape; the policy says
+   keep, convert, or refuse (``unsupported``, before anything is written). Keep → the
+   plain copy and digest check.
 4. Convert with skopeo, then verify what conversion preserves (platforms, configs,
    layers: :mod:`imgsync.core.conversion_check`) and write the record tag.
 """
