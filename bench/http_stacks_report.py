@@ -38,6 +38,10 @@ def _row(row: dict[str, Any]) -> list[str]:
     ]
 
 
+def _load(values: Sequence[float]) -> str:
+    return ", ".join(f"{v:.2f}" for v in values)
+
+
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     return lines + ["| " + " | ".join(cells) + " |" for cells in rows]
@@ -61,7 +65,8 @@ def _skip_lines(skip: dict[str, Any], stacks: Sequence[dict[str, Any]]) -> list[
         f"{large} in-sync mappings on the benchmark rig, whole-process user + sys): "
         f"**{today:.2f} ms CPU per unchanged image** ({cpu[str(small)]:.2f} s → "
         f"{cpu[str(large)]:.2f} s CPU; wall {wall[str(large)]:.2f} s at N = {large}; "
-        f"median of {len(skip['runs']) // 2}); {skip['heads_per_image']:.1f} source manifest "
+        f"median of {len(skip['runs']) // 2}; imgsync {skip.get('code', '?')}); "
+        f"{skip['heads_per_image']:.1f} source manifest "
         "HEAD per image and one at the destination. Two HEADs per image with each stack, "
         "and the skip path's cost if its HEADs cost that instead of `requests`' (today − "
         "2 × the difference). The two measurements run minutes apart on a shared machine, "
@@ -101,9 +106,9 @@ def section(data: dict[str, Any] | None) -> list[str]:
         f"{data.get('started_at', '?')}). CPU is the "
         f"process's user + sys around the request loop; *marginal* = (CPU at N = {large} − "
         f"CPU at N = {small}) / {large - small}, so start-up, imports and connection set-up "
-        f"cancel. Median of {settings['reps']} interleaved repetitions. Load average at start "
-        f"/ end: {load['start']} / {load['end']} (2 shared cores: CPU time counts, wall "
-        "time is indicative).",
+        f"cancel. Median of {settings['reps']} interleaved repetitions. Load average (1, 5, 15 "
+        f"min) at start / end: {_load(load['start'])} / {_load(load['end'])} (2 shared cores: "
+        "CPU time counts, wall time is indicative).",
         "",
         *_table(header, [_row(r) for r in data["stacks"]]),
     ]

@@ -11,11 +11,12 @@ image with start-up cancelled. Seeding reuses :class:`bench.scenarios.World`.
 from __future__ import annotations
 
 import statistics
+import subprocess
 from collections.abc import Callable
 from typing import Any
 
 from bench.competitors import Embedded
-from bench.rig import Latency, Rig
+from bench.rig import REPO_ROOT, Latency, Rig
 from bench.runner import run_one
 from bench.scenarios import Meter, Scenario, World
 
@@ -44,7 +45,18 @@ def measure(
                 })  # fmt: skip
                 progress(f"  skip path N={n:<5d} rep {rep + 1}: {m.tool_cpu_s or 0:.2f} s CPU, "
                          f"{m.wall_s:.2f} s wall, {'ok' if m.ok else m.error[:200]}")  # fmt: skip
-    return _summary(runs, small, large)
+    return _summary(runs, small, large) | {"code": _code_state()}
+
+
+def _code_state() -> str:
+    """Which imgsync ran: the commit, and whether ``src/`` had uncommitted changes."""
+
+    def git(*args: str) -> str:
+        out = subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True)
+        return out.stdout.strip()
+
+    dirty = " + uncommitted changes" if git("status", "--porcelain", "--", "src") else ""
+    return git("rev-parse", "--short", "HEAD") + dirty
 
 
 def _summary(runs: list[dict[str, Any]], small: int, large: int) -> dict[str, Any]:
