@@ -52,8 +52,8 @@ MUTANTS = (
     Mutant(
         "verify skipped",
         PIPELINE,
-        "replace(_verify(item, registry, source_digest), pulls=pulls)",
-        "StepResult(Status.SYNCED, source_digest, source_digest, pulls=pulls)",
+        "_recorded(_verify(item, registry, source_digest), item, copier)",
+        "_recorded(StepResult(Status.SYNCED, source_digest, source_digest), item, copier)",
     ),
     Mutant("immutable skip removed", PIPELINE, "if existing is not None:", "if False:"),
     Mutant(

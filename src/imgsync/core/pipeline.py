@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
-from typing import Protocol
 
 from imgsync.core.converting import sync_converting
 from imgsync.core.manifest_format import Format
 from imgsync.core.mapping import SyncItem
+from imgsync.core.ports import Copier, DigestReader, PullEstimator, PushCheck
 from imgsync.core.reference import ImageReference
 from imgsync.core.result import Category, ErrorInfo, Status, StepResult, SyncResult
 from imgsync.core.subset import sync_subset
@@ -38,38 +38,15 @@ from imgsync.errors import ImgsyncError, NotFound, QuotaExhausted
 
 log = logging.getLogger(__name__)
 
-
-class DigestReader(Protocol):
-    """Reads manifest digests with HEAD requests; ``None`` when the tag does not exist."""
-
-    def head_digest(self, ref: ImageReference) -> str | None: ...
-
-    def head_digests(self, refs: Sequence[ImageReference]) -> list[str | None]:
-        """Several at once (in parallel where the reader can), in the order of ``refs``."""
-        ...
-
-
-class Copier(Protocol):
-    """Copies every platform of ``source`` to ``destination``: keeping digests, or converted."""
-
-    def copy(
-        self,
-        source: ImageReference,
-        destination: ImageReference,
-        convert_to: Format | None = None,
-    ) -> str | None: ...
-
-
-class PushCheck(Protocol):
-    """Raises when a destination will refuse a push (a namespace never created, …), read-only."""
-
-    def check_push(self, destination: ImageReference) -> None: ...
-
-
-class PullEstimator(Protocol):
-    """Manifest GETs a copy of ``source`` would make; 0 where the registry meters nothing."""
-
-    def pulls(self, source: ImageReference) -> int: ...
+#: The ports stay importable from here, where callers have always found them.
+__all__ = [
+    "Copier",
+    "DigestReader",
+    "PullEstimator",
+    "PushCheck",
+    "describe_exception",
+    "sync_item",
+]
 
 
 def sync_item(
