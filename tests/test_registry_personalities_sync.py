@@ -51,6 +51,18 @@ def sources(anon_registry: Registry, tmp_path_factory: pytest.TempPathFactory) -
     return {SINGLE: single, INDEX: seed(anon_registry, INDEX, "v1", tmp_path=work)}
 
 
+def tagged_again(registry: Registry, repo: str, tag: str, names: Sequence[str]) -> list[str]:
+    """Point the tags ``g-NAME`` at ``repo:tag``'s manifest; their names, in order."""
+    url = f"http://{registry.host}/v2/{repo}/manifests"
+    got = requests.get(f"{url}/{tag}", headers={"Accept": OCI_MANIFEST}, timeout=10)
+    media_type = got.headers["Content-Type"]
+    tags = [f"g-{name}" for name in names]
+    for new in tags:
+        put = requests.put(f"{url}/{new}", data=got.content, headers={"Content-Type": media_type})
+        assert put.status_code == 201, put.text
+    return tags
+
+
 def sync(
     tmp_path: Path,
     mappings: Sequence[str],
@@ -117,7 +129,13 @@ def test_gar_grants_one_scope_per_token_request_and_every_mapping_still_syncs(
 ) -> None:
     gar = personality("gar", accounts=dict([ACCOUNT]))
     repos = [f"{unique_repo}/{n}" for n in ("a", "b", "c")]
-    mappings = [f"{anon_registry.host}/{SINGLE}:v1={gar.host}/{repo}:v1" for repo in repos]
+    # A source tag each: one source for all three would be read once and the other two
+    # copied from the first destination, whose reads are then GAR tokens of their own.
+    tags = tagged_again(anon_registry, SINGLE, "v1", [repo.rpartition("/")[2] for repo in repos])
+    mappings = [
+        f"{anon_registry.host}/{SINGLE}:{tag}={gar.host}/{repo}:v1"
+        for tag, repo in zip(tags, repos, strict=True)
+    ]
     ran = sync(
         tmp_path, mappings, insecure=[gar.host, anon_registry.host], auths={gar.host: ACCOUNT}
     )
