@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Self
 
 import pytest
+import requests
 
 from tests.celery_rig import (
     Cluster,
@@ -85,11 +86,29 @@ class Slowed:
         return f"{self.proxy.host}/{self.repo}:{tag}={destination}"
 
     def mappings(self, tag: str, prefix: str, count: int) -> list[str]:
-        """``count`` copies of ``repo:tag`` to ``repo/<prefix><i>:tag`` on the destination."""
-        return [self.mapping(tag, self.to(f"{prefix}{i}", tag)) for i in range(count)]
+        """``count`` copies of ``repo:tag`` to ``repo/<prefix><i>:tag`` on the destination.
+
+        Each reads its own source tag (``tag-<prefix><i>``, the same manifest): copies of
+        one source to several destinations would read it once and copy the rest from the
+        first destination, and these tests want every copy through the slow proxy.
+        """
+        names = [f"{prefix}{i}" for i in range(count)]
+        for name in names:
+            retag(self.source, self.repo, tag, f"{tag}-{name}")
+        return [self.mapping(f"{tag}-{name}", self.to(name, tag)) for name in names]
 
     def to(self, name: str, tag: str) -> str:
         return dest_ref(self.destination, f"{self.repo}/{name}", tag)
+
+
+def retag(registry: Registry, repo: str, tag: str, new: str) -> None:
+    """Point ``new`` at ``repo:tag``'s manifest (a manifest PUT, no blob moves)."""
+    url = f"http://{registry.host}/v2/{repo}/manifests"
+    accept = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json"
+    got = requests.get(f"{url}/{tag}", headers={"Accept": accept}, timeout=10)
+    got.raise_for_status()
+    headers = {"Content-Type": got.headers["Content-Type"]}
+    requests.put(f"{url}/{new}", data=got.content, headers=headers, timeout=10).raise_for_status()
 
 
 def cluster_env(
