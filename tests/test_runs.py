@@ -13,6 +13,7 @@ from imgsync.adapters.runstore import RunPlan, RunStore
 from imgsync.core.result import ErrorInfo, RunReport, Status, SyncResult
 from tests.celery_rig import fresh_redis_db
 from tests.cli_run import base_env, run_imgsync
+from tests.rig.ports import free_port
 from tests.rig.redis_server import RedisServer
 
 pytestmark = pytest.mark.celery
@@ -88,3 +89,14 @@ def test_runs_without_a_broker_exits_2(tmp_path: Path) -> None:
     ran = run_imgsync(["runs"], base_env(tmp_path))
     assert ran.returncode == 2, ran.output
     assert "Redis result backend" in ran.stderr
+
+
+@pytest.mark.parametrize("command", [["runs"], ["status", "0123abcd"]])
+def test_an_unreachable_broker_is_a_clear_error_with_exit_2_not_a_traceback(
+    command: list[str], tmp_path: Path
+) -> None:
+    closed = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    ran = run_imgsync([*command, "--broker", closed], base_env(tmp_path), timeout=60)
+    assert ran.returncode == 2, ran.stderr
+    assert "cannot reach the broker or result backend" in ran.stderr
+    assert "Traceback" not in ran.stderr

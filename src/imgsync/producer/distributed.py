@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
 import click
 import redis
@@ -35,6 +36,15 @@ OUTAGE_LIMIT_S = 300.0
 
 def open_store(settings: Settings) -> RunStore:
     return RunStore(connect(settings.result_backend_url), expires=settings.result_expires)
+
+
+@contextmanager
+def backend_reached() -> Iterator[None]:
+    """A broker or result backend that does not answer is a setting to fix, not a traceback."""
+    try:
+        yield
+    except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+        raise ConfigError(f"cannot reach the broker or result backend: {exc}") from None
 
 
 def run_distributed_command(
@@ -88,10 +98,8 @@ def _enqueue(
     from imgsync.workers.canvas import build_items_plan
 
     process_app(settings)  # the current app, which the canvas sends through
-    try:
+    with backend_reached():
         return build_items_plan(items, store, dry_run=dry_run, prune=prune)
-    except (redis.ConnectionError, OSError) as exc:
-        raise ConfigError(f"cannot reach the broker or result backend: {exc}") from None
 
 
 def wait_for_report(
@@ -188,7 +196,11 @@ def _lost_message(run_id: str, why: str) -> str:
 
 def show_status(settings: Settings, run_id: str, *, as_json: bool) -> int:
     """Print a run's final report, or its progress while it is still going."""
-    store = open_store(settings)
+    with backend_reached():
+        return _shown_status(open_store(settings), run_id, as_json)
+
+
+def _shown_status(store: RunStore, run_id: str, as_json: bool) -> int:
     report = store.report(run_id)
     if report is not None:
         click.echo(json.dumps(report.to_dict(), indent=2) if as_json else render_console(report))

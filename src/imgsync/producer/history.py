@@ -61,9 +61,10 @@ def run_line(run: dict[str, Any]) -> str:
 
 def show_runs(settings: Settings, *, limit: int, as_json: bool) -> int:
     """Print the recent runs (a JSON list with ``as_json``); no runs is not an error."""
-    from imgsync.producer.distributed import open_store
+    from imgsync.producer.distributed import backend_reached, open_store
 
-    runs = run_summaries(open_store(settings), limit)
+    with backend_reached():
+        runs = run_summaries(open_store(settings), limit)
     if as_json:
         click.echo(json.dumps(runs, indent=2))
         return ExitCode.OK
