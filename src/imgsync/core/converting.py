@@ -25,35 +25,20 @@ from imgsync.core.conversion_check import contents, differences
 from imgsync.core.item import SyncItem
 from imgsync.core.manifest_format import Format, WritePolicy, record_tag, shape_of_document
 from imgsync.core.platforms import Manifest
+from imgsync.core.ports import Copier, DigestReader, PullEstimator, PushCheck
 from imgsync.core.reference import ImageReference
 from imgsync.core.result import Category, ErrorInfo, Status, StepResult
+from imgsync.core.subset import ManifestStore
 from imgsync.errors import NotFound, UnexpectedResponse
 
 
-class ConvertingCopier(Protocol):
-    def copy(
-        self,
-        source: ImageReference,
-        destination: ImageReference,
-        convert_to: Format | None = None,
-    ) -> str | None: ...
-
-    def pulls(self, source: ImageReference) -> int: ...
-
-    def check_push(self, destination: ImageReference) -> None: ...
+class ConvertingCopier(Copier, PullEstimator, PushCheck, Protocol):
+    """The copier as the pipeline hands it over: the copy, its pull cost, the push check."""
 
 
 @runtime_checkable
-class ManifestReader(Protocol):
+class ManifestReader(DigestReader, ManifestStore, Protocol):
     """HEADs, whole manifests and a PUT: what a converted copy reads and writes."""
-
-    def head_digests(self, refs: tuple[ImageReference, ...]) -> list[str | None]: ...
-
-    def head_digest(self, ref: ImageReference) -> str | None: ...
-
-    def get_manifest(self, ref: ImageReference) -> Manifest | None: ...
-
-    def put_manifest(self, ref: ImageReference, manifest: Manifest) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -224,4 +224,4 @@ class QuotaGate:
 
 def _children(index: Manifest) -> list[str]:
     """The digests an index lists (its platforms, attestations included)."""
-    return [str(m["digest"]) for m in index.document.get("manifests", [])]
+    return [str(entry["digest"]) for entry in index.entries()]
