@@ -114,7 +114,7 @@ def test_proxy_terminates_tls_that_clients_verify(registry: Registry, tmp_path: 
 
 @pytest.mark.registry
 def test_proxy_overlaps_concurrent_requests(registry: Registry) -> None:
-    """Latency, not a throughput cap: 8 parallel connections take about one round trip each."""
+    """Latency, not a throughput cap: 8 parallel connections take about one round trip, not 8."""
     from concurrent.futures import ThreadPoolExecutor
 
     proxy = _proxy_for(registry)
@@ -124,13 +124,19 @@ def test_proxy_overlaps_concurrent_requests(registry: Registry) -> None:
         for session in sessions:
             session.trust_env = False
             session.get(url, timeout=10)
+        started = time.perf_counter()
+        for session in sessions:
+            session.get(url, timeout=10)
+        one_by_one = time.perf_counter() - started
         with ThreadPoolExecutor(8) as pool:
             started = time.perf_counter()
             list(pool.map(lambda s: s.get(url, timeout=10), sessions))
             elapsed = time.perf_counter() - started
     finally:
         proxy.stop()
-    assert elapsed < 4 * RTT_S, elapsed
+    # Side by side with the same 8 requests one after another, so a loaded machine slows
+    # both: a proxy that serialised connections would take about as long in parallel.
+    assert elapsed < 4 * RTT_S or elapsed < one_by_one / 3, (elapsed, one_by_one)
 
 
 @pytest.mark.bench
