@@ -41,8 +41,9 @@ class SyncItem:
     subset the destination index must hold. ``immutable`` means: once the
     destination has the tag, leave it alone without asking the source.
     ``signatures``: also copy the signatures and attestations attached to the digest.
-    ``writes``: the destination's manifest-format policy when it may convert
-    (:mod:`imgsync.core.manifest_format`); ``None`` keeps digests as always.
+    ``writes``: the destination's manifest-format policy when it may convert or its
+    profile refuses a shape (:mod:`imgsync.core.manifest_format`); ``None`` keeps
+    digests as always.
     ``via``: another destination of the same source in this run, which this copy reads
     from once it holds the source digest (:mod:`imgsync.core.via`): the source is read
     once however many destinations it has; ``shared`` marks the item whose destination
