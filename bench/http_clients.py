@@ -68,14 +68,37 @@ def _threaded(job: Job, one: Callable[[str, str], bool]) -> int:
 
 
 def run_requests(job: Job) -> int:
-    """imgsync's session today: EnvironmentOnceSession + PreloadedTrustAdapter, threads."""
-    from imgsync.adapters.http_session import build_session
+    """requests as imgsync used it until it moved to pycurl: no per-request environment scan
+    (``trust_env`` off), the CA bundle parsed once into one SSLContext, threads."""
+    import requests
 
-    session = build_session(job.concurrency)
+    context = job.context()
+
+    class PreloadedTrust(requests.adapters.HTTPAdapter):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            kwargs["ssl_context"] = context
+            super().init_poolmanager(*args, **kwargs)
+
+    session = requests.Session()
+    session.trust_env = False
+    session.mount("https://", PreloadedTrust(pool_maxsize=job.concurrency, max_retries=0))
     headers = {"Accept": ACCEPT}
 
     def one(url: str, digest: str) -> bool:
         r = session.head(url, headers=headers, timeout=TIMEOUT_S)
+        return r.status_code == 200 and r.headers.get(DIGEST) == digest
+
+    return _threaded(job, one)
+
+
+def run_imgsync_http(job: Job) -> int:
+    """imgsync's HttpClient (adapters/http_client.py: pycurl, a handle per thread) alone."""
+    from imgsync.adapters.http_client import HttpClient
+
+    client, headers = HttpClient(), {"Accept": ACCEPT}
+
+    def one(url: str, digest: str) -> bool:
+        r = client.request("HEAD", url, headers=headers, timeout=TIMEOUT_S)
         return r.status_code == 200 and r.headers.get(DIGEST) == digest
 
     return _threaded(job, one)
@@ -98,12 +121,12 @@ def run_requests_default(job: Job) -> int:
 
 
 def run_imgsync_client(job: Job) -> int:
-    """imgsync's whole RegistryClient.head_digest (auth, retries, quirks) on requests."""
+    """imgsync's whole RegistryClient.head_digest (auth, retries, quirks, its HttpClient)."""
     from imgsync.adapters.registry import RegistryClient
     from imgsync.core.refparse import parse_reference
 
     host = job.targets[0][0].split("/")[2]
-    client = RegistryClient(host, pool_size=job.concurrency)
+    client = RegistryClient(host)
 
     def one(url: str, digest: str) -> bool:
         repo = url.split("/v2/", 1)[1].split("/manifests/", 1)[0]
@@ -246,9 +269,10 @@ def _easy(pycurl: Any, ca: str) -> Any:
 
 #: stack name -> (modules it imports, the first one the stack itself; its loop)
 STACKS: dict[str, tuple[tuple[str, ...], Loop]] = {
-    "requests": (("requests", "imgsync.adapters.http_session"), run_requests),
+    "requests": (("requests", "requests.adapters"), run_requests),
     "requests-default": (("requests", "requests.adapters"), run_requests_default),
-    "imgsync-client": (("requests", "imgsync.adapters.registry"), run_imgsync_client),
+    "imgsync-http": (("pycurl", "imgsync.adapters.http_client"), run_imgsync_http),
+    "imgsync-client": (("pycurl", "imgsync.adapters.registry"), run_imgsync_client),
     "urllib3": (("urllib3",), run_urllib3),
     "aiohttp": (("aiohttp",), run_aiohttp),
     "httpx": (("httpx",), run_httpx),

@@ -6,11 +6,14 @@ from collections.abc import Sequence
 from typing import Any
 
 TITLE = "HTTP stack for registry calls"
+CURRENT = "imgsync-http"  #: the stack imgsync's registry calls use today
+IMGSYNC_STACKS = frozenset({CURRENT, "imgsync-client"})
 LABELS = {
-    "requests": "`requests` (imgsync's session today: EnvironmentOnceSession + "
-    "PreloadedTrustAdapter, threads)",
+    "requests": "`requests`, tuned as imgsync used it before pycurl (no `trust_env`, "
+    "CA parsed once; threads)",
     "requests-default": "`requests.Session()` defaults (`trust_env`, CA file per connection)",
-    "imgsync-client": "imgsync `RegistryClient.head_digest` (on `requests`, threads)",
+    "imgsync-http": "imgsync's `HttpClient` (pycurl easy handle per thread, threads)",
+    "imgsync-client": "imgsync `RegistryClient.head_digest` (on its `HttpClient`, threads)",
     "urllib3": "`urllib3` PoolManager (requests' engine), threads",
     "aiohttp": "`aiohttp` ClientSession (asyncio)",
     "httpx": "`httpx` AsyncClient (asyncio)",
@@ -48,8 +51,8 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
 
 
 def _skip_then(today: float, base: float | None, row: dict[str, Any]) -> float | None:
-    """Today's skip CPU with ``row``'s two HEADs in place of requests' (not for imgsync's own)."""
-    if base is None or row["stack"] == "imgsync-client":
+    """Today's skip CPU with ``row``'s two HEADs in place of imgsync's (not for imgsync's own)."""
+    if base is None or row["stack"] in IMGSYNC_STACKS:
         return None
     return today - 2 * (base - row["marginal_cpu_ms"])
 
@@ -68,12 +71,13 @@ def _skip_lines(skip: dict[str, Any], stacks: Sequence[dict[str, Any]]) -> list[
         f"median of {len(skip['runs']) // 2}; imgsync {skip.get('code', '?')}); "
         f"{skip['heads_per_image']:.1f} source manifest "
         "HEAD per image and one at the destination. Two HEADs per image with each stack, "
-        "and the skip path's cost if its HEADs cost that instead of `requests`' (today − "
+        "and the skip path's cost if its HEADs cost that instead of imgsync's `HttpClient`'s "
+        "(today − "
         "2 × the difference). The two measurements run minutes apart on a shared machine, "
         "so shares are rough (the per-repetition range above shows by how much):",
         "",
     ]
-    base = next((r["marginal_cpu_ms"] for r in stacks if r["stack"] == "requests"), None)
+    base = next((r["marginal_cpu_ms"] for r in stacks if r["stack"] == CURRENT), None)
     rows = [
         [
             LABELS.get(r["stack"], r["stack"]),

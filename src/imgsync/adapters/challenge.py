@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import requests
+from imgsync.adapters.http_response import HttpResponse
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +80,7 @@ def parse_challenges(header: str) -> tuple[Challenge, ...]:
             scanner.pos += 1  # a stray quote: step over it
 
 
-def challenge_error(response: requests.Response) -> str:
+def challenge_error(response: HttpResponse) -> str:
     """The challenge's ``error`` (``insufficient_scope``…) as a message suffix, or ``""``.
 
     Docker Hub answers 401 ``insufficient_scope`` for repositories that are
@@ -102,6 +102,6 @@ def pick_challenge(challenges: tuple[Challenge, ...]) -> Challenge | None:
     return None
 
 
-def challenge_of(response: requests.Response) -> Challenge | None:
+def challenge_of(response: HttpResponse) -> Challenge | None:
     """The challenge of ``response`` imgsync would answer, if any."""
     return pick_challenge(parse_challenges(response.headers.get("WWW-Authenticate", "")))

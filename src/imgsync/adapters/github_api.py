@@ -16,7 +16,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
-from imgsync.adapters.http_session import build_session
+from imgsync import __version__
 from imgsync.errors import ConfigError, GitHubError
 
 API_VERSION = "2022-11-28"
@@ -26,17 +26,30 @@ _REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
+class _Bearer(requests.auth.AuthBase):
+    """The token as ``Authorization: Bearer``, set as the session's auth so that no
+    ``~/.netrc`` entry for the host can silently replace it."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
+
 class GitHubClient:
     """Issue calls against one repository with one token."""
 
     def __init__(self, api_url: str, repository: str, token: str) -> None:
         self._base = _checked_base(api_url) + "/repos/" + _checked_repository(repository)
-        self._session = build_session(2)
+        self._session = requests.Session()  # proxies and CA bundle from the environment
+        self._session.auth = _Bearer(token)  # set auth: requests then never reads ~/.netrc
         self._session.headers.update(
             {
-                "Authorization": f"Bearer {token}",
                 "Accept": "application/vnd.github+json",
                 "X-GitHub-Api-Version": API_VERSION,
+                "User-Agent": f"imgsync/{__version__}",
             }
         )
 

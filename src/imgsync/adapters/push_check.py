@@ -29,8 +29,7 @@ import logging
 import threading
 from typing import Any
 
-import requests
-
+from imgsync.adapters.http_response import HttpResponse
 from imgsync.adapters.ratelimit import HttpRequest
 from imgsync.adapters.registry import RegistryClient
 from imgsync.adapters.registry_failures import PUSH_CHECK_HEADER, registry_failure
@@ -96,27 +95,27 @@ def _raise_if_missing(error: ImgsyncError) -> None:
     log.debug("push check: %s", error)
 
 
-def _sent(response: requests.Response) -> dict[str, str]:
+def _sent(response: HttpResponse) -> dict[str, str]:
     return dict(response.request.headers) if response.request is not None else {}
 
 
-def _claims(response: requests.Response) -> dict[str, Any] | None:
+def _claims(response: HttpResponse) -> dict[str, Any] | None:
     """The claims of the bearer token ``response``'s request carried, if it was a JWT."""
     sent = _sent(response).get("Authorization", "")
     return token_claims(sent.removeprefix("Bearer ")) if sent.startswith("Bearer ") else None
 
 
-def _granted(response: requests.Response, repository: str) -> frozenset[str] | None:
+def _granted(response: HttpResponse, repository: str) -> frozenset[str] | None:
     claims = _claims(response)
     return granted_actions(claims, repository) if claims is not None else None
 
 
-def _lacks_push(response: requests.Response, repository: str) -> bool:
+def _lacks_push(response: HttpResponse, repository: str) -> bool:
     actions = _granted(response, repository)
     return actions is not None and "push" not in actions
 
 
-def _check_grant(client: RegistryClient, response: requests.Response, repository: str) -> None:
+def _check_grant(client: RegistryClient, response: HttpResponse, repository: str) -> None:
     """The token the check was sent with: does its ``access`` claim include ``push``?"""
     claims, actions = _claims(response), _granted(response, repository)
     if actions is None or "push" in actions:

@@ -22,8 +22,10 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
-import requests
+import pycurl
 
+from imgsync.adapters.http_client import HttpClient, QueryParams, describe, failure_kind
+from imgsync.adapters.http_response import HttpResponse
 from imgsync.adapters.redact import redact
 from imgsync.errors import PlainHttpRegistry, RateLimited, RegistryError, RegistryUnavailable
 
@@ -68,8 +70,8 @@ def _quota(value: str | None) -> tuple[int | None, int | None]:
 def parse_rate_limit(headers: Mapping[str, str]) -> RateLimit | None:
     """Read the rate-limit headers; ``None`` when the response carries no quota.
 
-    ``headers`` must be case-insensitive (as ``requests`` gives them): header
-    names are matched exactly as documented and registries vary their case.
+    ``headers`` must be case-insensitive (as :class:`~imgsync.adapters.http_response.Headers`
+    are): header names are matched exactly as documented and registries vary their case.
     """
     limit, limit_window = _quota(headers.get(LIMIT_HEADER))
     remaining, remaining_window = _quota(headers.get(REMAINING_HEADER))
@@ -85,7 +87,7 @@ def speaks_plain_http(exc: Exception) -> bool:
     return any(sign in text for sign in PLAIN_HTTP_SIGNS)
 
 
-def _quota_spent(response: requests.Response) -> bool:
+def _quota_spent(response: HttpResponse) -> bool:
     """The answer says no pulls are left (Docker Hub's 429 carries ``RateLimit-Remaining: 0``)."""
     quota = parse_rate_limit(response.headers)
     return quota is not None and quota.remaining == 0
@@ -134,10 +136,6 @@ class Backoff:
         return min(self.cap, retry_after)
 
 
-#: A query string; a tuple value repeats the parameter (``scope=a&scope=b``).
-QueryParams = Mapping[str, str | tuple[str, ...]]
-
-
 @dataclass(frozen=True, slots=True)
 class HttpRequest:
     """What to send; headers already carry any ``Authorization``; ``data`` is a PUT's body."""
@@ -162,15 +160,15 @@ class _Retry:
 
 
 class Transport:
-    """Sends requests over one shared session, retrying what waiting can fix.
+    """Sends requests over one shared HTTP client, retrying what waiting can fix.
 
-    Thread-safe as long as the session is not mutated after construction;
+    Thread-safe (the client keeps a handle per thread);
     ``rate_limit`` is a single attribute replaced (never mutated) per response.
     """
 
     def __init__(
         self,
-        session: requests.Session,
+        http: HttpClient,
         *,
         name: str,
         timeout: float,
@@ -182,7 +180,7 @@ class Transport:
     ) -> None:
         self.name = name
         self._observer = observer
-        self.session = session
+        self.http = http
         self.rate_limit: RateLimit | None = None
         self._timeout = timeout
         self._retries = max(0, retries)
@@ -190,7 +188,7 @@ class Transport:
         self._sleep = sleep
         self._secrets = secrets
 
-    def send(self, request: HttpRequest, *, retries: int | None = None) -> requests.Response:
+    def send(self, request: HttpRequest, *, retries: int | None = None) -> HttpResponse:
         """One request with retries; returns any answer that is not worth retrying.
 
         Raises RateLimited or RegistryUnavailable once ``retries`` retries (default: the
@@ -208,20 +206,21 @@ class Transport:
             outcome = self._attempt(request, attempt)
         return outcome
 
-    def _attempt(self, request: HttpRequest, attempt: int) -> requests.Response | _Retry:
+    def _attempt(self, request: HttpRequest, attempt: int) -> HttpResponse | _Retry:
         """One exchange, classified: a final response, or a retry with its delay."""
         try:
             response = self._exchange(request)
-        except requests.exceptions.SSLError as exc:  # a bad certificate will not heal
-            raise self._tls_failure(request, exc) from exc
-        except (requests.ConnectionError, requests.Timeout) as exc:
-            error = RegistryUnavailable(self._failure("cannot reach", exc), url=request.url)
-            return _Retry(error, self._backoff.delay(attempt))
-        except requests.RequestException as exc:
+        except pycurl.error as exc:
+            kind = failure_kind(exc)
+            if kind == "tls":  # a bad certificate will not heal
+                raise self._tls_failure(request, exc) from exc
+            if kind == "network":
+                error = RegistryUnavailable(self._failure("cannot reach", exc), url=request.url)
+                return _Retry(error, self._backoff.delay(attempt))
             raise RegistryUnavailable(self._failure("failed", exc), url=request.url) from exc
         return self._classify(response, attempt)
 
-    def _classify(self, response: requests.Response, attempt: int) -> requests.Response | _Retry:
+    def _classify(self, response: HttpResponse, attempt: int) -> HttpResponse | _Retry:
         """429 waits as long as asked (capped); 5xx backs off; everything else is final."""
         status, url = response.status_code, response.url
         error: RegistryError
@@ -236,13 +235,13 @@ class Transport:
             return _Retry(error, self._backoff.delay(attempt))
         return response
 
-    def _exchange(self, request: HttpRequest) -> requests.Response:
+    def _exchange(self, request: HttpRequest) -> HttpResponse:
         """The raw HTTP call: logs method, URL, status and time; records the rate limit."""
         started = time.monotonic()
-        response = self.session.request(
+        response = self.http.request(
             request.method,
             request.url,
-            headers=dict(request.headers),
+            headers=request.headers,
             params=request.params,
             data=request.data,
             timeout=self._timeout,
@@ -258,7 +257,7 @@ class Transport:
                 self._observer(found)
         return response
 
-    def _tls_failure(self, request: HttpRequest, exc: Exception) -> RegistryError:
+    def _tls_failure(self, request: HttpRequest, exc: pycurl.error) -> RegistryError:
         """Plain HTTP where TLS was expected is a setting to change: say which, retry nothing."""
         if not speaks_plain_http(exc):
             return RegistryUnavailable(self._failure("TLS failure", exc), url=request.url)
@@ -269,7 +268,7 @@ class Transport:
         )
         return PlainHttpRegistry(message, url=request.url)
 
-    def _failure(self, what: str, exc: Exception) -> str:
+    def _failure(self, what: str, exc: pycurl.error) -> str:
         """A short, secret-free description of a transport failure."""
-        detail = redact(f"{type(exc).__name__}: {exc}", self._secrets)
+        detail = redact(describe(exc), self._secrets)
         return f"{what} {self.name}: {detail[:300]}"

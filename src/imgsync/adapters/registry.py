@@ -19,9 +19,8 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-import requests
-
-from imgsync.adapters.http_session import build_session
+from imgsync.adapters.http_client import HttpClient
+from imgsync.adapters.http_response import HttpResponse
 from imgsync.adapters.ratelimit import Backoff, HttpRequest, RateLimit, Transport
 from imgsync.adapters.registry_auth import Authenticator, json_object
 from imgsync.adapters.registry_failures import Asked, means_absent, registry_failure
@@ -83,13 +82,13 @@ def _scope_name(scope: str) -> str:
     return scope.partition(":")[2].rpartition(":")[0]
 
 
-def _digest_of_body(response: requests.Response) -> str:
+def _digest_of_body(response: HttpResponse) -> str:
     """The digest of a manifest GET's body, after checking it is a manifest."""
     _check_manifest(response)
     return "sha256:" + hashlib.sha256(response.content).hexdigest()
 
 
-def _check_manifest(response: requests.Response) -> None:
+def _check_manifest(response: HttpResponse) -> None:
     """The body must be a manifest or index we asked for, not an error page."""
     body = json_object(response, "registry")
     media_type, schema = body.get("mediaType"), body.get("schemaVersion")
@@ -121,8 +120,7 @@ class RegistryClient:
         retries: int = 4,
         backoff: float = 0.5,
         max_backoff: float = 30.0,
-        pool_size: int = 32,
-        session: requests.Session | None = None,
+        http: HttpClient | None = None,
         sleep: Callable[[float], None] = time.sleep,
         max_requests: int | None = None,
         observer: Callable[[RateLimit], None] | None = None,
@@ -133,9 +131,9 @@ class RegistryClient:
         self.account = credential.username if credential is not None else ANONYMOUS
         self._slots = threading.BoundedSemaphore(max_requests) if max_requests else None
         self.base_url = base_url(registry, insecure=insecure)
-        self._owns_session = session is None
+        self._owns_http = http is None
         self._transport = Transport(
-            session if session is not None else build_session(pool_size),
+            http if http is not None else HttpClient(),
             name=registry,
             timeout=timeout,
             retries=retries,
@@ -155,9 +153,9 @@ class RegistryClient:
         return self._transport.rate_limit
 
     def close(self) -> None:
-        """Close the session's connections (only if this client created the session)."""
-        if self._owns_session:
-            self._transport.session.close()
+        """Close the client's connections (only if this client created it)."""
+        if self._owns_http:
+            self._transport.http.close()
 
     def ping(self) -> None:
         """``GET /v2/`` without credentials, to learn how this registry wants to be asked.
@@ -197,7 +195,7 @@ class RegistryClient:
             return _digest_of_body(response)
         return self._digest_by_get(ref, _scope(ref, push))
 
-    def manifest_head(self, ref: ImageReference, *, push: bool = False) -> requests.Response | None:
+    def manifest_head(self, ref: ImageReference, *, push: bool = False) -> HttpResponse | None:
         """HEAD ``ref``'s manifest (a GET where the registry refuses HEAD); None when absent.
 
         The first HEAD to a host goes alone: its answer decides for every thread whether
@@ -208,7 +206,7 @@ class RegistryClient:
             response = self._head_or_get(head, _scope(ref, push))
         return self._present(response, ref)
 
-    def _head_or_get(self, head: HttpRequest, scope: str) -> requests.Response:
+    def _head_or_get(self, head: HttpRequest, scope: str) -> HttpResponse:
         """HEAD, unless this host refuses it; a refused HEAD is asked again with GET."""
         if self._quirks.head_refused(self.registry):
             return self._fallback_get(head, scope)
@@ -219,23 +217,21 @@ class RegistryClient:
             self._quirks.learn_head(self.registry, refused=False)
         return response
 
-    def _get_after_refusal(self, head: HttpRequest, scope: str, status: int) -> requests.Response:
+    def _get_after_refusal(self, head: HttpRequest, scope: str, status: int) -> HttpResponse:
         """HEAD refused: a GET tells whether GET works (then HEAD is refused for good)."""
         response = self._fallback_get(head, scope)
         if response.status_code in (200, 404):
             self._quirks.learn_head(self.registry, refused=True, status=status)
         return response
 
-    def _fallback_get(self, head: HttpRequest, scope: str) -> requests.Response:
+    def _fallback_get(self, head: HttpRequest, scope: str) -> HttpResponse:
         """The GET that stands in for a refused HEAD; a served one is a pull where metered."""
         response = self._authorised(HttpRequest("GET", head.url, head.headers), scope)
         if response.status_code == 200:
             self._quirks.count_fallback_get(self.registry)
         return response
 
-    def _present(
-        self, response: requests.Response, ref: ImageReference
-    ) -> requests.Response | None:
+    def _present(self, response: HttpResponse, ref: ImageReference) -> HttpResponse | None:
         """The manifest answer, ``None`` when the registry says it is absent, else the error."""
         if response.status_code == 404 or means_absent(response):
             return None
@@ -259,19 +255,19 @@ class RegistryClient:
         found = self._present(response, ref)
         return _digest_of_body(found) if found is not None else None
 
-    def send(self, request: HttpRequest, scope: str) -> requests.Response:
+    def send(self, request: HttpRequest, scope: str) -> HttpResponse:
         """One authorised request with retries (for :mod:`imgsync.adapters.registry_api`)."""
         return self._authorised(request, scope)
 
     def send_with_fresh_token(
         self, request: HttpRequest, scope: str, sent: Mapping[str, str]
-    ) -> requests.Response:
+    ) -> HttpResponse:
         """``request`` again with a token fetched now for ``scope``, in place of the cached
         one in ``sent`` (it may predate a change, such as a namespace just created)."""
         self._auth.forget(scope, sent)
         return self._capped(request.with_headers(self._auth.headers(scope)))
 
-    def _authorised(self, request: HttpRequest, scope: str) -> requests.Response:
+    def _authorised(self, request: HttpRequest, scope: str) -> HttpResponse:
         """Send with what the registry wanted last time; answer one 401 challenge, no more;
         after a 403 to a bearer token, try once with a fresh token for this scope alone."""
         sent = self._auth.headers(scope)
@@ -290,8 +286,8 @@ class RegistryClient:
         request: HttpRequest,
         scope: str,
         sent: dict[str, str],
-        response: requests.Response,
-    ) -> requests.Response:
+        response: HttpResponse,
+    ) -> HttpResponse:
         """GCR/GAR answer 403 to a token that lacks the scope (and grant one scope per token
         request): a fresh single-scope token passes; then batches are off for this host."""
         fresh = self._auth.refresh(scope, sent)
@@ -303,7 +299,7 @@ class RegistryClient:
             self._auth.forget_batches()
         return retried
 
-    def _capped(self, request: HttpRequest, retries: int | None = None) -> requests.Response:
+    def _capped(self, request: HttpRequest, retries: int | None = None) -> HttpResponse:
         """The per-registry request cap of the sync file (``concurrency``), when one is set.
 
         A host met speaking plain HTTP to our TLS fails at once, without a connection.
@@ -320,6 +316,6 @@ class RegistryClient:
             self._quirks.learn_plain_http(self.registry, str(exc))
             raise
 
-    def _get_token(self, request: HttpRequest) -> requests.Response:
+    def _get_token(self, request: HttpRequest) -> HttpResponse:
         """The token service gets the same retries as the registry itself."""
         return self._transport.send(request)

@@ -12,8 +12,7 @@ from __future__ import annotations
 import logging
 from urllib.parse import urljoin
 
-import requests
-
+from imgsync.adapters.http_response import HttpResponse
 from imgsync.adapters.ratelimit import HttpRequest
 from imgsync.adapters.registry import ACCEPT, RegistryClient
 from imgsync.adapters.registry_auth import json_object
@@ -43,9 +42,7 @@ def _url(client: RegistryClient, ref: ImageReference, tail: str) -> str:
     return f"{client.base_url}/v2/{ref.repository}/{tail}"
 
 
-def _fail(
-    response: requests.Response, client: RegistryClient, ref: ImageReference, what: str
-) -> None:
+def _fail(response: HttpResponse, client: RegistryClient, ref: ImageReference, what: str) -> None:
     """Raise what a non-success answer means (:mod:`~imgsync.adapters.registry_failures`);
     2xx returns."""
     if not 200 <= response.status_code < 300:
@@ -103,7 +100,7 @@ def _paged(client: RegistryClient, url: str, scope: str, key: str, asked: Asked)
 
 def _page(
     client: RegistryClient, url: str, params: dict[str, str] | None, scope: str
-) -> requests.Response:
+) -> HttpResponse:
     """One page; asked again without ``n`` when the registry caps pages lower (distribution
     2.8.2+ with ``catalog.maxentries`` answers 400 ``PAGINATION_NUMBER_INVALID``)."""
     response = client.send(HttpRequest("GET", url, {"Accept": "application/json"}, params), scope)
@@ -112,14 +109,14 @@ def _page(
     return response
 
 
-def _page_names(response: requests.Response, key: str) -> list[str]:
+def _page_names(response: HttpResponse, key: str) -> list[str]:
     found = json_object(response, "registry").get(key) or []
     if not isinstance(found, list):
         raise UnexpectedResponse(f"{key} list is not a list", url=response.url, status=200)
     return [name for name in found if isinstance(name, str)]
 
 
-def _next_page(response: requests.Response) -> str | None:
+def _next_page(response: HttpResponse) -> str | None:
     link = response.links.get("next", {}).get("url")
     return urljoin(response.url, link) if link else None
 

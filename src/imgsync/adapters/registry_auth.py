@@ -22,9 +22,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode, urlsplit
 
-import requests
-
 from imgsync.adapters.challenge import Challenge, challenge_of
+from imgsync.adapters.http_response import HttpResponse
 from imgsync.adapters.ratelimit import HttpRequest
 from imgsync.errors import AuthError, UnexpectedResponse
 
@@ -36,7 +35,7 @@ log = logging.getLogger(__name__)
 DEFAULT_EXPIRES_IN = 60.0
 """Token lifetime when the token service does not say (Docker token spec)."""
 
-TokenFetch = Callable[[HttpRequest], requests.Response]
+TokenFetch = Callable[[HttpRequest], HttpResponse]
 """The client's retrying send, for requests to the token service."""
 
 TokenKey = tuple[str, str, str]
@@ -99,7 +98,7 @@ class TokenCache:
 
 
 def parse_token_response(
-    response: requests.Response, who: str, scope: str, *, now: Callable[[], float] = time.time
+    response: HttpResponse, who: str, scope: str, *, now: Callable[[], float] = time.time
 ) -> tuple[str, float]:
     """``(token, seconds it stays valid)`` from a token service answer, or its error.
 
@@ -156,7 +155,7 @@ def _issued_at(value: object) -> float | None:
     return stamp.timestamp() if stamp.tzinfo is not None and stamp.year > 1 else None
 
 
-def json_object(response: requests.Response, what: str) -> dict[str, object]:
+def json_object(response: HttpResponse, what: str) -> dict[str, object]:
     """The body as a JSON object; HTML error pages and the like become UnexpectedResponse."""
     try:
         body = json.loads(response.content)
@@ -205,7 +204,7 @@ class Authenticator:
         """``user 'name'`` or ``anonymous``, for messages (never the secret)."""
         return f"user {self._credential.username!r}" if self._credential else "anonymous"
 
-    def learn(self, response: requests.Response) -> None:
+    def learn(self, response: HttpResponse) -> None:
         """Remember how the registry challenged an anonymous ping, before any real request.
 
         Threads that start together then all answer up front, instead of each meeting
@@ -279,7 +278,7 @@ class Authenticator:
         return {}
 
     def respond(
-        self, response: requests.Response, scope: str, sent: Mapping[str, str]
+        self, response: HttpResponse, scope: str, sent: Mapping[str, str]
     ) -> dict[str, str]:
         """Headers answering the 401 ``response`` to a request that carried ``sent``."""
         challenge = challenge_of(response)

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import requests
-
 from imgsync.adapters.challenge import challenge_error, challenge_of
+from imgsync.adapters.http_response import HttpResponse
 from imgsync.core.missing_destination import MissingDestination, missing_destination
 from imgsync.errors import (
     AuthError,
@@ -55,7 +54,7 @@ class Asked:
         return f"{self.what}: " if self.what else ""
 
 
-def error_body(response: requests.Response) -> tuple[str, str]:
+def error_body(response: HttpResponse) -> tuple[str, str]:
     """``(code, message)`` of a distribution error body; empty for HEAD answers and HTML."""
     try:
         first = response.json().get("errors")[0]
@@ -64,12 +63,12 @@ def error_body(response: requests.Response) -> tuple[str, str]:
         return "", ""
 
 
-def means_absent(response: requests.Response) -> bool:
+def means_absent(response: HttpResponse) -> bool:
     """A 403 that only says "no such tag" (Artifactory): an existence check reads it as absent."""
     return response.status_code == 403 and ARTIFACTORY_MISSING_TAG in error_body(response)[1]
 
 
-def registry_failure(response: requests.Response, asked: Asked) -> RegistryError:
+def registry_failure(response: HttpResponse, asked: Asked) -> RegistryError:
     """The error a non-success answer amounts to (429 and 5xx are the transport's)."""
     status = response.status_code
     if status == 401:
@@ -85,11 +84,11 @@ def registry_failure(response: requests.Response, asked: Asked) -> RegistryError
     )
 
 
-def _is_delete(response: requests.Response) -> bool:
+def _is_delete(response: HttpResponse) -> bool:
     return response.request is not None and response.request.method == "DELETE"
 
 
-def _delete_hint(response: requests.Response) -> str:
+def _delete_hint(response: HttpResponse) -> str:
     """What a refused DELETE means where registries are known to refuse it (GAR, GHCR)."""
     if not _is_delete(response):
         return ""
@@ -106,7 +105,7 @@ def _delete_hint(response: requests.Response) -> str:
     return ""
 
 
-def _delete_refused(response: requests.Response, asked: Asked, detail: str) -> AuthError:
+def _delete_refused(response: HttpResponse, asked: Asked, detail: str) -> AuthError:
     """A DELETE the account may not make: Harbor robots need the delete permission granted."""
     text = f"{asked.lead}{asked.who} may not delete in {asked.subject} ({detail})"
     if _harbor_like(response):
@@ -116,12 +115,12 @@ def _delete_refused(response: requests.Response, asked: Asked, detail: str) -> A
     return AuthError(text, url=response.url, status=response.status_code)
 
 
-def _detail(response: requests.Response) -> str:
+def _detail(response: HttpResponse) -> str:
     code, message = error_body(response)
     return f" ({code}: {message})" if code or message else ""
 
 
-def _unauthorized(response: requests.Response, asked: Asked) -> RegistryError:
+def _unauthorized(response: HttpResponse, asked: Asked) -> RegistryError:
     """``insufficient_scope``: the account was accepted but granted nothing for this name."""
     challenge = challenge_of(response)
     if challenge is not None and challenge.params.get("error") == "insufficient_scope":
@@ -142,14 +141,14 @@ def _unauthorized(response: requests.Response, asked: Asked) -> RegistryError:
     return AuthError(message, url=response.url, status=401)
 
 
-def _harbor_like(response: requests.Response) -> bool:
+def _harbor_like(response: HttpResponse) -> bool:
     """Harbor's token service name, or its "unauthorized to access repository" wording."""
     challenge = challenge_of(response)
     service = challenge.params.get("service", "") if challenge else ""
     return service == "harbor-registry" or "unauthorized to access" in error_body(response)[1]
 
 
-def _forbidden(response: requests.Response, asked: Asked) -> RegistryError:
+def _forbidden(response: HttpResponse, asked: Asked) -> RegistryError:
     code, message = error_body(response)
     detail = f"HTTP 403{f' {code}: {message}' if code or message else ''}"
     if _is_delete(response) and "expired" not in message.lower():
@@ -173,7 +172,7 @@ def _forbidden(response: requests.Response, asked: Asked) -> RegistryError:
     return MissingOrDenied(text, url=response.url, status=403)
 
 
-def _not_found(response: requests.Response, asked: Asked) -> RegistryError:
+def _not_found(response: HttpResponse, asked: Asked) -> RegistryError:
     code, message = error_body(response)
     if ACCEPT_MISMATCH in message:
         text = (
@@ -190,7 +189,7 @@ def _not_found(response: requests.Response, asked: Asked) -> RegistryError:
 
 
 def _missing(
-    response: requests.Response, asked: Asked, evidence: str, *, pulls_too: bool = False
+    response: HttpResponse, asked: Asked, evidence: str, *, pulls_too: bool = False
 ) -> DestinationMissing | None:
     """A refusal that means "create the namespace/project/organization/repository first".
 
@@ -218,7 +217,7 @@ def _reads_refused(words: MissingDestination) -> bool:
     return words.profile.name in ("harbor", "ecr")
 
 
-def _asked_push(response: requests.Response) -> bool:
+def _asked_push(response: HttpResponse) -> bool:
     """A write, or a request authorised for ``pull,push`` (the push check's tag list)."""
     request = response.request
     if request is None:

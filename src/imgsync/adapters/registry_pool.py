@@ -97,7 +97,6 @@ class RegistryPool:
             insecure=registry in self._insecure,
             timeout=self._timeout,
             retries=self._retries,
-            pool_size=self._pool_size,
             max_requests=self._max_requests.get(registry),
             quirks=self.quirks,
         )

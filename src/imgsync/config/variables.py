@@ -74,7 +74,11 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable("IMGSYNC_RETRY_TIMES", "retry_times", "skopeo's own `--retry-times`"),
     Variable("IMGSYNC_COPY_TIMEOUT", "copy_timeout", "seconds before a copy is killed"),
-    Variable("IMGSYNC_REGISTRY_TIMEOUT", "registry_timeout", "seconds per registry HTTP request"),
+    Variable(
+        "IMGSYNC_REGISTRY_TIMEOUT",
+        "registry_timeout",
+        "seconds per registry HTTP request, connecting included",
+    ),
     Variable("IMGSYNC_NOTIFY", "notify_urls", "Apprise URLs, comma list"),
     Variable("IMGSYNC_NOTIFY_ON", "notify_on", "when to notify: `always`, `change` or `failure`"),
     Variable("WPUSH_KEY", "wpush_key", "WPush API key"),

@@ -1,4 +1,4 @@
-"""The registry HTTP session against a real local HTTPS server with its own CA.
+"""The registry HTTP client against a real local HTTPS server with its own CA.
 
 What users behind a corporate TLS proxy rely on: ``REQUESTS_CA_BUNDLE`` is honoured,
 servers are still verified, and the bundle is read once, not for every new connection.
@@ -13,11 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import certifi
+import pycurl
 import pytest
-import requests
 
-from imgsync.adapters import http_session
-from imgsync.adapters.http_session import build_session
+from imgsync.adapters import http_client
+from imgsync.adapters.http_client import HttpClient, failure_kind
 from tests.rig.tls import TlsFiles, make_tls_files
 
 
@@ -51,9 +51,9 @@ def https_url(tls: TlsFiles) -> Iterator[str]:
 
 @pytest.fixture(autouse=True)
 def fresh_trust() -> Iterator[None]:
-    http_session.trust_context.cache_clear()
+    http_client.ca_bundle.cache_clear()
     yield
-    http_session.trust_context.cache_clear()
+    http_client.ca_bundle.cache_clear()
 
 
 def test_ca_bundle_from_the_environment_is_read_once_for_all_connections(
@@ -62,18 +62,20 @@ def test_ca_bundle_from_the_environment_is_read_once_for_all_connections(
     bundle = tmp_path / "bundle.pem"
     bundle.write_bytes(tls.ca.read_bytes())
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
-    session = build_session(4)
-    assert session.get(https_url, timeout=5).status_code == 200
+    client = HttpClient()
+    assert client.request("GET", https_url, headers={}, timeout=5).status_code == 200
     bundle.write_text("not a certificate any more")  # a re-read would now fail
-    fresh = build_session(4)  # a new session, so a new connection too
-    assert fresh.get(https_url, timeout=5).status_code == 200
-    session.close()
+    fresh = HttpClient()  # a new client, so a new handle and connection too
+    assert fresh.request("GET", https_url, headers={}, timeout=5).status_code == 200
+    assert (client.connections, fresh.connections) == (1, 1)
+    client.close()
     fresh.close()
 
 
 def test_servers_are_still_verified(https_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", certifi.where())  # does not hold the test CA
-    session = build_session(4)
-    with pytest.raises(requests.exceptions.SSLError):
-        session.get(https_url, timeout=5)
-    session.close()
+    client = HttpClient()
+    with pytest.raises(pycurl.error) as caught:
+        client.request("GET", https_url, headers={}, timeout=5)
+    assert failure_kind(caught.value) == "tls"
+    client.close()
