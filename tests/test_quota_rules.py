@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
+
 import pytest
 import redis
 
@@ -70,6 +74,45 @@ def test_workers_share_quotas_and_reservations_through_redis(redis_server: Redis
     assert 0 < client.ttl(RESERVED_KEY) <= 60
 
 
+BoardFactory = Callable[[], MemoryQuotaBoard | RedisQuotaBoard]
+
+
+@pytest.fixture(params=["memory", "redis"])
+def boards(request: pytest.FixtureRequest) -> BoardFactory:
+    """Boards that share their state: one process's board, or two workers' on one Redis."""
+    if request.param == "memory":
+        board = MemoryQuotaBoard()
+        return lambda: board
+    server: RedisServer = request.getfixturevalue("redis_server")
+    client = redis.Redis.from_url(server.url)
+    return lambda: RedisQuotaBoard(client, ttl=60, serial_ttl=5)
+
+
+def test_one_copier_at_a_time_decides_on_an_account(boards: BoardFactory) -> None:
+    """The serial section: a second copier enters once the first has left; another account
+    is not held up meanwhile."""
+    one, two = boards(), boards()
+    order: list[str] = []
+    inside = threading.Event()
+
+    def first() -> None:
+        with one.serial("docker.io", "alice"):
+            order.append("first in")
+            inside.set()
+            time.sleep(0.2)
+            order.append("first out")
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    inside.wait(5)
+    with two.serial("docker.io", "bob"):
+        order.append("bob")
+    with two.serial("docker.io", "alice"):
+        order.append("second in")
+    thread.join()
+    assert order == ["first in", "bob", "first out", "second in"]
+
+
 def test_the_memory_board_keeps_the_latest_value_per_account() -> None:
     board = MemoryQuotaBoard(clock=lambda: 5.0)
     board.record("docker.io", "alice", RateLimit(20, 9, None, None))
@@ -114,6 +157,16 @@ def _report() -> RunReport:
     )
     observed = [AccountQuota("docker.io", "alice", 20, 5, 21600, 0.0)]
     return RunReport("r1", "embedded", "t0", "t1", results, quota=quota_usage(results, observed))
+
+
+def test_pulls_a_deferral_spent_reading_an_index_count_as_used_and_a_dry_run_as_needed() -> None:
+    results = [
+        SyncResult(SRC, "r.example/m/nginx:1", Status.SYNCED, pulls=3),
+        SyncResult("docker.io/library/redis:7", "r.example/m/redis:7", Status.DEFERRED, pulls=1),
+        SyncResult("docker.io/library/mongo:8", "r.example/m/mongo:8", Status.WOULD_SYNC, pulls=3),
+    ]
+    (usage,) = quota_usage(results, [])
+    assert (usage.used, usage.needed) == (4, 3)
 
 
 def test_report_counts_deferred_and_shows_pulls_used_and_left_per_registry() -> None:

@@ -185,11 +185,16 @@ class NoCatalog(RegistryError):
 class QuotaExhausted(ImgsyncError):
     """No account has pulls left above ``rate_limit_min``: the copy is deferred, not failed.
 
-    Raised before a copy starts, so nothing was spent; the mapping ends ``deferred``
-    and a later run (after the registry's window) picks it up.
+    Raised before a copy starts; the mapping ends ``deferred`` and a later run (after the
+    registry's window) picks it up. ``pulls`` is what deciding spent: 0, or the source
+    index read to count its platforms.
     """
 
     category = Category.RATE_LIMITED
+
+    def __init__(self, message: str, *, pulls: int = 0) -> None:
+        super().__init__(message)
+        self.pulls = pulls
 
 
 class CopyError(ImgsyncError):

@@ -133,7 +133,8 @@ def _guarded(
     try:
         return _steps(item, registry, copier, dry_run)
     except QuotaExhausted as exc:  # a platform subset's copy found the quota spent
-        return StepResult(Status.DEFERRED, error=ErrorInfo(Category.RATE_LIMITED, str(exc)))
+        error = ErrorInfo(Category.RATE_LIMITED, str(exc))
+        return StepResult(Status.DEFERRED, error=error, pulls=exc.pulls)
     except Exception as exc:  # a bug or an unforeseen library error must not stop the run
         return StepResult(Status.FAILED, error=describe_exception(exc))
 
@@ -180,14 +181,16 @@ def _copy_stale(
     source_digest, destination_digest = digests
     copier.check_push(item.destination)
     pinned, spent = read_from(item, source_digest, registry, copier, dry_run=dry_run)
-    pulls = spent + copier.pulls(pinned)
     if dry_run:
+        pulls = spent + copier.pulls(pinned)
         return StepResult(Status.WOULD_SYNC, source_digest, destination_digest, pulls=pulls)
-    try:
-        copier.copy(pinned, item.destination)
+    try:  # the cost is asked after the copy: asked first, it may read the source index
+        copier.copy(pinned, item.destination)  # for a copy that then ends deferred
     except QuotaExhausted as exc:
         error = ErrorInfo(Category.RATE_LIMITED, str(exc))
-        return StepResult(Status.DEFERRED, source_digest, destination_digest, error)
+        pulls = spent + exc.pulls
+        return StepResult(Status.DEFERRED, source_digest, destination_digest, error, pulls)
+    pulls = spent + copier.pulls(pinned)
     return replace(_recorded(_verify(item, registry, source_digest), item, copier), pulls=pulls)
 
 

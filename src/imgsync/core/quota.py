@@ -60,7 +60,8 @@ def admits(
 def quota_usage(
     results: Iterable[SyncResult], observed: Sequence[AccountQuota]
 ) -> tuple[QuotaUsage, ...]:
-    """Per registry: pulls used by copies, pulls a dry run says it needs, and what is left.
+    """Per registry: pulls used (by copies, and by deferrals that read an index), pulls a
+    dry run says it needs, and what is left.
 
     Only registries this run's mappings read or wrote are shown: a shared board
     (Celery mode) also remembers registries of other runs.
@@ -78,10 +79,11 @@ def _registry(text: str) -> str:
         return ""
 
 
-def _pulls(results: Sequence[SyncResult], status: Status | None) -> dict[str, int]:
+def _pulls(results: Sequence[SyncResult], dry: bool | None) -> dict[str, int]:
+    """Pulls per source registry: spent (``dry`` False), estimated (True), or both (None)."""
     found: dict[str, int] = {}
     for result in results:
-        if result.pulls and (status is None or result.status is status):
+        if result.pulls and (dry is None or (result.status is Status.WOULD_SYNC) is dry):
             registry = _registry(result.source)
             found[registry] = found.get(registry, 0) + result.pulls
     return found
@@ -93,8 +95,8 @@ def _usage(
     mine = [q for q in observed if q.registry == registry]
     return QuotaUsage(
         registry=registry,
-        used=_pulls(results, Status.SYNCED).get(registry, 0),
-        needed=_pulls(results, Status.WOULD_SYNC).get(registry, 0),
+        used=_pulls(results, False).get(registry, 0),  # a deferral may have read an index
+        needed=_pulls(results, True).get(registry, 0),
         remaining=_total(q.remaining for q in mine),
         limit=_total(q.limit for q in mine),
         accounts=tuple(

@@ -7,22 +7,26 @@ ordinary :class:`~imgsync.core.pipeline.Copier` that may raise
 :class:`~imgsync.errors.QuotaExhausted`, and a
 :class:`~imgsync.core.pipeline.PullEstimator`.
 
-A registry is *metered* once it has reported a quota; only then are pulls
-estimated (a multi-platform index costs one GET to count its platforms, and the copy
-then writes that index itself after its platforms, so it is not pulled twice; an
-account that cannot afford even the index and one platform is not asked at all, so a
-mapping that ends deferred has spent nothing). It is *gated* when it has a
-``rate_limit_min`` or several accounts; only then does a copy first HEAD the source
-with the chosen account, which is free on Docker Hub and makes the check fresh.
+A registry is *metered* once it has reported a quota. Every copy from it is admitted
+first (:mod:`imgsync.runtime.quota_admission`): it reserves on the board what it will
+pull, so copies running at once, in this process or on other workers, cannot overspend
+the budget together. An index's platforms are counted from the destination's current
+index when it has one (free: the destination is not metered), so a copy deferred for
+lack of pulls has read nothing from the source; without one, the source index is read
+(one pull) once the account can afford it and one platform, and a copy deferred after
+that reports the pull it spent. The copy then writes that index itself after its
+platforms, so it is not pulled twice: 1 + platforms pulls in all. ``pulls`` asked after
+the copy says what it cost; asked before one (a dry run, a conversion), it may read the
+source index, which the copy then counts as read. A registry is *gated* when it has a
+``rate_limit_min`` or several accounts; its accounts are then tried in turn, the one with
+the most pulls left first, and once more waiting for running copies to end.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from imgsync.adapters.credentials import Credential
@@ -34,7 +38,8 @@ from imgsync.core.manifest_format import Format
 from imgsync.core.platforms import Manifest
 from imgsync.core.quota import INDEX_TYPES, admits, pull_cost
 from imgsync.core.reference import ImageReference
-from imgsync.errors import NotFound, QuotaExhausted, RateLimited
+from imgsync.errors import QuotaExhausted, RateLimited
+from imgsync.runtime.quota_admission import Admission, Admitter, SourceMemo, children
 
 log = logging.getLogger(__name__)
 
@@ -53,14 +58,15 @@ class QuotaGate:
     accounts: Mapping[str, Sequence[Credential | None]]
     minimum: Mapping[str, int]
     clock: Callable[[], float] = time.time
-    _costs: dict[str, int] = field(default_factory=dict)
-    #: Indexes read (one pull each) to count their platforms, by pinned source: the copy
-    #: then writes the index as read instead of having skopeo pull it a second time.
-    _indexes: dict[str, Manifest] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    memo: SourceMemo = field(default_factory=SourceMemo)
+    #: How long a copy refused only by running copies' reservations waits for them to end.
+    patience_s: float = 30.0
 
     def pulls(self, source: ImageReference) -> int:
-        """Manifest GETs a copy of ``source`` makes; 0 on a registry that meters nothing."""
+        """Manifest GETs a copy of ``source`` makes; 0 on a registry that meters nothing.
+
+        After a copy, what it cost; before one (a dry run), an estimate that may read the
+        source index (one pull) to count its platforms."""
         if not self._metered(source.registry):
             return 0
         try:
@@ -74,25 +80,54 @@ class QuotaGate:
         destination: ImageReference,
         convert_to: Format | None = None,
     ) -> str | None:
-        """Copy with the first account whose quota admits it; QuotaExhausted when none does."""
-        if not self._gated(source.registry):
-            return self._copy_ungated(source, destination, convert_to)
-        for credential in self._candidates(source.registry):
-            with self._lease(source, credential) as admitted:
-                if admitted:
-                    return self._copy(source, destination, convert_to, credential)
-        raise QuotaExhausted(self._refusal(source.registry))
+        """Copy with the first account whose quota admits it; QuotaExhausted when none does,
+        carrying the pulls spent deciding (the source index, when it had to be read)."""
+        if not self._metered(source.registry):
+            return self._copy(source, destination, convert_to, None)
+        spent = self.memo.billed(source)
+        for patience, credential, client in self._attempts(source.registry):
+            admission = self._admitter(client, patience).admit(source, destination, convert_to)
+            spent += admission.spent
+            if admission.admitted:
+                return self._admitted(admission, source, destination, convert_to, credential)
+        raise QuotaExhausted(self._refusal(source.registry, admission), pulls=spent)
 
-    def _copy_ungated(
-        self, source: ImageReference, destination: ImageReference, convert_to: Format | None
+    def _attempts(self, registry: str) -> Iterator[tuple[float, Credential | None, RegistryClient]]:
+        """Each account without waiting, then each again waiting for running copies to end
+        (one account: that wait only)."""
+        clients = list(self._clients(registry))
+        waits = (0.0, self.patience_s) if len(clients) > 1 else (self.patience_s,)
+        for patience in waits:
+            for credential, client in clients:
+                yield patience, credential, client
+
+    def _admitted(
+        self,
+        admission: Admission,
+        source: ImageReference,
+        destination: ImageReference,
+        convert_to: Format | None,
+        credential: Credential | None,
     ) -> str | None:
-        """A plain copy; on a metered registry, one free HEAD afterwards records its spend."""
-        if self._metered(source.registry):
-            self._refuse_if_spent(source)
-        written = self._copy(source, destination, convert_to, None)
-        if self._metered(source.registry):
-            self._refresh(source, self.registry.client(source.registry))
-        return written
+        """The copy, then one free HEAD records what it spent before its reservation goes."""
+        try:
+            return self._copy(source, destination, convert_to, credential)
+        finally:
+            self._refresh(source, admission.client)
+            admission.hold.release()
+
+    def _admitter(self, client: RegistryClient, patience_s: float) -> Admitter:
+        minimum = self.minimum.get(client.registry, 0)
+        memo, read = self.memo, self._destination_index
+        return Admitter(client, self.board, memo, read, minimum, self.clock, patience_s)
+
+    def _clients(self, registry: str) -> Iterator[tuple[Credential | None, RegistryClient]]:
+        """Ungated: the registry's one client; gated: each account's, most pulls left first."""
+        if not self._gated(registry):
+            yield None, self.registry.client(registry)
+            return
+        for credential in self._candidates(registry):
+            yield credential, self.registry.account_client(registry, credential)
 
     def _copy(
         self,
@@ -103,11 +138,10 @@ class QuotaGate:
     ) -> str | None:
         """skopeo's copy; for an index already read here, its manifests by digest, then the
         index as read (its digest kept): 1 + platforms pulls, not 2 + platforms."""
-        with self._lock:
-            index = self._indexes.pop(str(source), None) if convert_to is None else None
+        index = self.memo.take(source) if convert_to is None else None
         if index is None:
             return self.copier.copy(source, destination, convert_to, source_credential=credential)
-        for digest in _children(index):
+        for digest in children(index):
             self.copier.copy(
                 source.with_digest(digest),
                 destination.with_digest(digest),
@@ -116,19 +150,11 @@ class QuotaGate:
         self.registry.put_manifest(destination, index)
         return index.digest
 
-    def _refuse_if_spent(self, source: ImageReference) -> None:
-        """Without a minimum too, no copy starts once the registry said fewer pulls are left
-        than it needs: skopeo would only meet 429, after minutes of its own retries."""
-        client = self.registry.client(source.registry)
-        quota, cost = self.board.latest(source.registry, client.account), self._cost(source, client)
-        if quota is not None and not admits(
-            quota, reserved=0, cost=cost, minimum=0, now=self.clock()
-        ):
-            raise QuotaExhausted(
-                f"{source.registry}: pull rate limit reached ({quota.remaining} of "
-                f"{quota.limit} left for {client.account}, the copy needs {cost}); not started "
-                "(hint: wait for the registry's window, authenticate, or add accounts)"
-            )
+    def _destination_index(self, destination: ImageReference) -> Manifest | None:
+        """The destination's current manifest, unless reading it would spend a pull."""
+        if self._metered(destination.registry):
+            return None
+        return self.registry.get_manifest(destination)
 
     def _metered(self, registry: str) -> bool:
         return self._gated(registry) or any(q.registry == registry for q in self.board.observed())
@@ -147,31 +173,6 @@ class QuotaGate:
             return float("inf")
         return quota.remaining
 
-    @contextmanager
-    def _lease(self, source: ImageReference, credential: Credential | None) -> Iterator[bool]:
-        """Reserve the copy's pulls on this account if the quota admits them; release after."""
-        registry, account = source.registry, account_name(credential)
-        client = self.registry.account_client(registry, credential)
-        cost = self._fresh_cost(source, client)
-        reserved = self.board.reserve(registry, account, cost)
-        quota = self.board.latest(registry, account)  # read after reserving: see core.quota
-        minimum = self.minimum.get(registry, 0)
-        admitted = admits(
-            quota, reserved=reserved - cost, cost=cost, minimum=minimum, now=self.clock()
-        )
-        try:
-            yield admitted
-        finally:
-            if admitted:
-                self._refresh(source, client)
-            self.board.release(registry, account, cost)
-
-    def _fresh_cost(self, source: ImageReference, client: RegistryClient) -> int:
-        """HEAD the source as this account (fresh quota), and what the copy will cost."""
-        if head_media_type(client, source) is None:
-            raise NotFound(f"source {source} does not exist (manifest unknown)")
-        return self._cost(source, client)
-
     def _refresh(self, source: ImageReference, client: RegistryClient) -> None:
         """After a copy, one free HEAD records what it spent before its reservation goes."""
         try:
@@ -180,15 +181,13 @@ class QuotaGate:
             log.warning("could not refresh the quota of %s: %s", source.registry, exc)
 
     def _cost(self, source: ImageReference, client: RegistryClient) -> int:
-        key = str(source)
-        with self._lock:
-            known = self._costs.get(key)
+        known = self.memo.cost(source)
         if known is not None:
             return known
-        cost, exact = self._count(source, client)
+        with self.board.serial(source.registry, client.account):
+            cost, exact = self._count(source, client)
         if exact:  # a bound is asked again: the quota may have grown by then
-            with self._lock:
-                self._costs[key] = cost
+            self.memo.known(source, cost)
         return cost
 
     def _count(self, source: ImageReference, client: RegistryClient) -> tuple[int, bool]:
@@ -204,10 +203,8 @@ class QuotaGate:
         index = get_manifest(client, source)
         if index is None:
             return pull_cost(media_type, 0), True
-        if source.digest is not None:  # what was read is what the copy must write
-            with self._lock:
-                self._indexes[str(source)] = index
-        return pull_cost(media_type, len(_children(index))), True
+        self.memo.read(source, index, estimate=True)
+        return pull_cost(media_type, len(children(index))), True
 
     def _affords(self, registry: str, account: str, cost: int) -> bool:
         """Whether the account's last known quota, less what others reserved, covers ``cost``."""
@@ -215,13 +212,10 @@ class QuotaGate:
         quota, minimum = self.board.latest(registry, account), self.minimum.get(registry, 0)
         return admits(quota, reserved=reserved, cost=cost, minimum=minimum, now=self.clock())
 
-    def _refusal(self, registry: str) -> str:
+    def _refusal(self, registry: str, last: Admission) -> str:
+        if not self._gated(registry):
+            return last.refusal(self.board)
         left = [self.board.latest(registry, account_name(c)) for c in self._candidates(registry)]
         shown = ", ".join(str(q.remaining) for q in left if q is not None) or "unknown"
         minimum = self.minimum.get(registry, 0)
         return f"{registry}: pulls left {shown}, below rate_limit_min {minimum}; deferred"
-
-
-def _children(index: Manifest) -> list[str]:
-    """The digests an index lists (its platforms, attestations included)."""
-    return [str(entry["digest"]) for entry in index.entries()]
