@@ -25,7 +25,7 @@ from typing import Any
 
 from tests.rig.redis_server import RedisServer
 
-from bench import extras, http_stacks, report
+from bench import extras, http_stacks, metered, report, scale
 from bench.competitors import Competitor, all_competitors
 from bench.measure import loadavg
 from bench.model import Measurement
@@ -66,8 +66,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument(
         "--only",
-        choices=["http-stacks"],
+        choices=["http-stacks", "metered", "scale"],
         help="run only this section and merge it into OUT/benchmarks.json if there is one",
+    )
+    p.add_argument("--no-metered", action="store_true", help="full run without the metered source")
+    p.add_argument("--no-scale", action="store_true", help="full run without the scale row")
+    p.add_argument("--metered-reps", type=int, help="repetitions per tool and budget (default 1)")
+    p.add_argument("--scale-n", type=int, help="in-sync mappings of the scale row (10000)")
+    p.add_argument("--scale-workers", type=int, help="Celery worker nodes of the scale row (2)")
+    p.add_argument(
+        "--scale-worker-concurrency", type=int, help="pool processes per node, scale row (4)"
     )
     p.add_argument("--http-ns", help="small,large N of HEADs per stack (default 300,3000)")
     p.add_argument("--http-reps", type=int, help="repetitions per stack and N, and skip runs (3)")
@@ -226,20 +234,50 @@ def _http_stacks(args: argparse.Namespace) -> dict[str, Any]:
     return http_stacks.measure(settings, _log)
 
 
-def run_only_http_stacks(args: argparse.Namespace) -> Path:
-    """Measure the HTTP stacks and put them into the document an earlier run wrote."""
+def _metered(args: argparse.Namespace) -> dict[str, Any]:
+    """The metered-source section: its own registries and meters (bench/metered.py)."""
+    budgets = metered.QUICK_BUDGETS if args.quick else metered.BUDGETS
+    _log(f"metered source: budgets {[(b.images, b.pulls) for b in budgets]}")
+    return metered.measure(budgets, _latency(args), args.metered_reps or 1, _log)
+
+
+def _scale(args: argparse.Namespace) -> dict[str, Any]:
+    """The scale row: its own rig, seeded with one image under many tags (bench/scale.py)."""
+    base = scale.Settings.quick() if args.quick else scale.Settings()
+    settings = replace(
+        base,
+        n=args.scale_n or base.n,
+        workers=args.scale_workers or base.workers,
+        worker_concurrency=args.scale_worker_concurrency or base.worker_concurrency,
+    )
+    _log(f"scale: N = {settings.n}, {settings.workers} × {settings.worker_concurrency} workers")
+    return scale.measure(settings, _latency(args), _log)
+
+
+def _latency(args: argparse.Namespace) -> Latency:
+    return Latency(delay_ms=args.rtt_ms / 2, handshake_rtts=args.handshake_rtts)
+
+
+#: ``--only`` sections: the key under ``extras`` and the function that measures it.
+SECTIONS = {"http-stacks": ("http_stacks", _http_stacks), "metered": ("metered", _metered),
+            "scale": ("scale", _scale)}  # fmt: skip
+
+
+def run_only(args: argparse.Namespace) -> Path:
+    """Measure one section and put it into the document an earlier run wrote."""
     out_dir = args.out or (
         Path(tempfile.mkdtemp(prefix="bench-quick-")) if args.quick else REPO_ROOT / "docs"
     )
-    section = _http_stacks(args)
+    key, measure = SECTIONS[args.only]
+    section = measure(args)
     earlier = out_dir / "benchmarks.json"
     if earlier.exists():
         data = json.loads(earlier.read_text())
     else:
-        info = meta(args, Latency(args.rtt_ms / 2, args.handshake_rtts), Plan([], [], 0))
+        info = meta(args, _latency(args), Plan([], [], 0))
         info.update(finished_at=info["started_at"], duration_s=0.0, loadavg=section["loadavg"])
         data = {"meta": info, "measurements": [], "extras": {}}
-    data["extras"]["http_stacks"] = section
+    data["extras"][key] = section
     return _write_from_json(data, out_dir)
 
 
@@ -278,6 +316,10 @@ def run(args: argparse.Namespace) -> Path:
         extra = _extras(args, rig, redis_server.url)
     if args.http_stacks:
         extra["http_stacks"] = _http_stacks(args)
+    if not (args.quick or args.no_metered):
+        extra["metered"] = _metered(args)
+    if not (args.quick or args.no_scale):
+        extra["scale"] = _scale(args)
     info["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     info["duration_s"] = time.perf_counter() - started
     info["loadavg"]["end"] = loadavg()
@@ -317,8 +359,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.report_only:
         rewrite(args.report_only, args.out)
-    elif args.only == "http-stacks":
-        run_only_http_stacks(args)
+    elif args.only:
+        run_only(args)
     else:
         run(args)
     return 0

@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.measure import children, status_kb, tree
+from bench.measure import children, cpu_seconds, status_kb, tree
 
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 15.0
@@ -108,6 +108,10 @@ class Cluster:
     def peak_rss_kb(self) -> list[int]:
         """Peak RSS of every worker process (main and pool), read before stopping."""
         return [kb for node in self.nodes for kb in node.peak_rss_kb()]
+
+    def cpu_s(self) -> float:
+        """User + system CPU seconds of every live worker process (main and pool) so far."""
+        return cpu_seconds([pid for node in self.nodes for pid in tree(node.proc.pid)])
 
     def pool_sizes(self) -> list[int]:
         """Pool processes per node, once every node is ready (prefork forks them first)."""

@@ -40,6 +40,8 @@ class ToolRun:
     worker_rss_kb: list[int] = field(default_factory=list)
     #: Pool processes each worker node ran (celery only), as counted while it ran.
     pool_sizes: list[int] = field(default_factory=list)
+    #: CPU seconds the worker processes spent during the run (celery only).
+    worker_cpu_s: float | None = None
 
 
 class Competitor(ABC):
@@ -180,11 +182,13 @@ class Celery(Competitor):
                 raise RuntimeError(f"{self.label}: the workers ran pools of {pools} processes")
             argv, report = imgsync_argv(case, workdir, [])
             env = cluster.client_env()
+            cpu_before = cluster.cpu_s()
             ran = run_measured(argv, env, workdir, timeout=RUN_TIMEOUT, probe=True)
+            cpu = cluster.cpu_s() - cpu_before
             rss = cluster.peak_rss_kb()
         counts = report_counts(report)
         ok = ran.returncode == 0 and counts is not None
-        return ToolRun(ran, counts or {}, ok, worker_rss_kb=rss, pool_sizes=pools)
+        return ToolRun(ran, counts or {}, ok, rss, pools, worker_cpu_s=cpu)
 
 
 def celery_name(workers: int, concurrency: int) -> str:

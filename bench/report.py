@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import http_stacks_report
+from bench import http_stacks_report, metered_report, scale_report
 from bench.model import Measurement
 from bench.summary import (
     SKIP_SCENARIOS,
@@ -110,6 +110,8 @@ def targets(report: Report) -> list[Target]:
         *_cold_targets(report),
         *_resource_targets(report),
         *_skip_cpu_target(report.extras.get("http_stacks")),
+        *(Target(*row) for row in metered_report.targets(report.extras.get("metered"))),
+        *(Target(*row) for row in scale_report.targets(report.extras.get("scale"))),
     ]
 
 
@@ -523,6 +525,8 @@ def markdown(report: Report, plots: dict[str, bool]) -> str:
     lines += ["", "### Memory", "", *memory_table(report)]
     lines += _extras_lines(report.extras)
     lines += http_stacks_report.section(report.extras.get("http_stacks"))
+    lines += metered_report.section(report.extras.get("metered"))
+    lines += scale_report.section(report.extras.get("scale"))
     if ANALYSIS.exists():
         lines += ["", ANALYSIS.read_text().strip()]
     return "\n".join(lines) + "\n"

@@ -129,6 +129,15 @@ class Pusher:
         self._manifest(repo, tag, image.index, headers)
         return image.index.digest
 
+    def retag(self, repo: str, tags: Iterable[str], image: Image) -> int:
+        """PUT ``image``'s index under more tags of ``repo`` (pushed there already)."""
+        headers = self._headers(repo)
+        done = 0
+        for tag in tags:
+            self._manifest(repo, tag, image.index, headers)
+            done += 1
+        return done
+
     def _blob(self, repo: str, blob: Blob, headers: dict[str, str]) -> None:
         base = f"{self.registry.url}/v2/{repo}/blobs/"
         session = self._session()
@@ -181,3 +190,27 @@ def seed_many(
 
     with ThreadPoolExecutor(threads) as pool:
         return sum(1 for _ in pool.map(one, list(jobs)))
+
+
+def seed_tags(
+    registry: Registry,
+    layout: dict[str, list[str]],
+    image: Image,
+    *,
+    verify: str | bool = True,
+    threads: int = SEED_THREADS,
+) -> int:
+    """One image under many tags: pushed once per repository, then only its index PUT.
+
+    ``layout`` maps repository to tags; the first tag gets the full push. This seeds ten
+    thousand in-sync references in seconds where distinct images would take minutes.
+    """
+    pusher = Pusher(registry, verify)
+
+    def one(item: tuple[str, list[str]]) -> int:
+        repo, tags = item
+        pusher.push(repo, tags[0], image)
+        return 1 + pusher.retag(repo, tags[1:], image)
+
+    with ThreadPoolExecutor(threads) as pool:
+        return sum(pool.map(one, list(layout.items())))
