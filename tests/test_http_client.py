@@ -7,6 +7,7 @@ servers are still verified, and the bundle is read once, not for every new conne
 from __future__ import annotations
 
 import http.server
+import os
 import ssl
 import threading
 from collections.abc import Iterator
@@ -22,6 +23,8 @@ from tests.rig.tls import TlsFiles, make_tls_files
 
 
 class _Ok(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as registries answer
+
     def do_GET(self) -> None:
         self.send_response(200)
         self.send_header("Content-Length", "0")
@@ -78,4 +81,22 @@ def test_servers_are_still_verified(https_url: str, monkeypatch: pytest.MonkeyPa
     with pytest.raises(pycurl.error) as caught:
         client.request("GET", https_url, headers={}, timeout=5)
     assert failure_kind(caught.value) == "tls"
+    client.close()
+
+
+def test_a_forked_child_gets_its_own_connection_and_the_parent_keeps_its_own(
+    https_url: str, tls: TlsFiles, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Celery's prefork pool forks: a handle (and its TLS session) must not be shared."""
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tls.ca))
+    client = HttpClient()
+    assert client.request("GET", https_url, headers={}, timeout=5).status_code == 200
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        answer = client.request("GET", https_url, headers={}, timeout=5)
+        os._exit(0 if (answer.status_code, client.connections) == (200, 2) else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert client.request("GET", https_url, headers={}, timeout=5).status_code == 200
+    assert client.connections == 1  # the parent's kept-alive connection still works
     client.close()
