@@ -17,6 +17,7 @@ from imgsync.config.settings import Settings
 
 if TYPE_CHECKING:
     from imgsync.runtime.services import Services
+    from imgsync.workers.token_warmup import TokenWarmUp
 
 _state: dict[str, object] = {}
 
@@ -47,6 +48,22 @@ def services() -> Services:
     if not isinstance(found, Services):
         found = _state[key] = build_services(get_settings(), board=quota_board())
     return found
+
+
+def token_warm_up() -> TokenWarmUp:
+    """This process's token warm-up over its registry pool and the runs' stored plans."""
+    from imgsync.workers.token_warmup import TokenWarmUp
+
+    key = _per_process("token-warm-up")
+    found = _state.get(key)
+    if not isinstance(found, TokenWarmUp):
+        found = _state[key] = TokenWarmUp(services().registry, _plan_items)
+    return found
+
+
+def _plan_items(run_id: str) -> tuple[dict[str, object], ...] | None:
+    plan = run_store().plan(run_id)
+    return plan.items if plan is not None else None
 
 
 def redis_client() -> redis.Redis:

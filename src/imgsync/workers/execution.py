@@ -42,6 +42,7 @@ def run_one(
     """The shared pipeline under the destination lock (raises DestinationBusy).
 
     A mapping found in sync before the lock is taken skips without it: no copy, no lock.
+    Its token comes from a batch fetched for the run's next mappings (``token_warmup``).
     """
     settings, services = context.get_settings(), context.services()
     worker = request.hostname or ""
@@ -49,6 +50,7 @@ def run_one(
     owner = f"{run_id}:{index}:{request.id}"
     client = context.redis_client()
     holds = RedisHolds(client, run_id, owner, ttl, settings.copy_timeout)  # see core.via
+    context.token_warm_up().before(run_id, index)
     skipped = unlocked_skip(
         item, services.registry, worker=worker, attempts=attempts, written=holds.written
     )
@@ -77,9 +79,13 @@ def store_final_result(run_id: str, index: int, result: SyncResult) -> None:
     """Store a mapping's final result for the run, then count it in the metrics.
 
     Only final results are counted (not attempts that are retried), so the
-    counters add up to the reports' summaries.
+    counters add up to the reports' summaries. A worker without ``--metrics-port``
+    serves no metrics: it skips them, and the quota board's read (a Redis round trip
+    per task, most of a skip's own Redis time).
     """
     context.run_store().add_result(run_id, index, result)
+    if context.get_settings().metrics_port is None:
+        return
     observed = context.quota_board().observed()
     record_result(result, remaining_by_registry(observed))
 
