@@ -51,14 +51,17 @@ class RegistryQuirks:
         """While HEAD support is unknown, one HEAD at a time: the first answer decides for all.
 
         Threads starting together would otherwise each spend a refused HEAD before
-        any of them has learned; the wait is one round trip, once per host.
+        any of them has learned; the wait is one round trip, once per host. A thread that
+        waited looks again before probing: once the answer is known the rest go at once,
+        not one by one (each opening its connection while holding the probe).
         """
         support = self._head(host)
-        if support.refused is not None:
-            yield
-            return
-        with support.probe:
-            yield
+        if support.refused is None:
+            with support.probe:
+                if support.refused is None:
+                    yield
+                    return
+        yield
 
     def learn_head(self, host: str, *, refused: bool, status: int = 0) -> None:
         """Record the first telling answer (later ones do not overturn it); log a refusal."""
