@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from bench.markdown import loads, number, table
+
 TITLE = "HTTP stack for registry calls"
 CURRENT = "imgsync-http"  #: the stack imgsync's registry calls use today
 IMGSYNC_STACKS = frozenset({CURRENT, "imgsync-client"})
@@ -22,32 +24,19 @@ LABELS = {
 }
 
 
-def _f(value: float | None, digits: int = 2) -> str:
-    return "—" if value is None else f"{value:.{digits}f}"
-
-
 def _row(row: dict[str, Any]) -> list[str]:
     ratio = row.get("vs_requests")
     return [
         LABELS.get(row["stack"], row["stack"]),
-        _f(row["marginal_cpu_ms"]),
-        "–".join(_f(v) for v in row.get("marginal_range_ms") or [None]),
-        _f(row["cpu_ms_at_large"]),
-        _f(row["wall_s"]),
+        number(row["marginal_cpu_ms"]),
+        "–".join(number(v) for v in row.get("marginal_range_ms") or [None]),
+        number(row["cpu_ms_at_large"]),
+        number(row["wall_s"]),
         f"{row['maxrss_kb'] / 1024:.0f}",
-        _f(row["import_ms"], 0),
+        number(row["import_ms"], 0),
         "—" if ratio is None else f"{ratio:.2f}×",
         "yes" if row["ok"] else "**no**",
     ]
-
-
-def _load(values: Sequence[float]) -> str:
-    return ", ".join(f"{v:.2f}" for v in values)
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return lines + ["| " + " | ".join(cells) + " |" for cells in rows]
 
 
 def _skip_then(today: float, base: float | None, row: dict[str, Any]) -> float | None:
@@ -81,14 +70,14 @@ def _skip_lines(skip: dict[str, Any], stacks: Sequence[dict[str, Any]]) -> list[
     rows = [
         [
             LABELS.get(r["stack"], r["stack"]),
-            _f(2 * r["marginal_cpu_ms"]),
+            number(2 * r["marginal_cpu_ms"]),
             f"{2 * r['marginal_cpu_ms'] / today:.0%}" if today > 0 else "—",
-            _f(_skip_then(today, base, r)),
+            number(_skip_then(today, base, r)),
         ]
         for r in stacks
     ]
     header = ["stack", "2 HEADs, CPU ms", "share of today's skip CPU", "skip CPU ms/image then"]
-    return lines + _table(header, rows)
+    return lines + table(header, rows)
 
 
 def section(data: dict[str, Any] | None) -> list[str]:
@@ -111,10 +100,10 @@ def section(data: dict[str, Any] | None) -> list[str]:
         f"process's user + sys around the request loop; *marginal* = (CPU at N = {large} − "
         f"CPU at N = {small}) / {large - small}, so start-up, imports and connection set-up "
         f"cancel. Median of {settings['reps']} interleaved repetitions. Load average (1, 5, 15 "
-        f"min) at start / end: {_load(load['start'])} / {_load(load['end'])} (2 shared cores: "
+        f"min) at start / end: {loads(load['start'])} / {loads(load['end'])} (2 shared cores: "
         "CPU time counts, wall time is indicative).",
         "",
-        *_table(header, [_row(r) for r in data["stacks"]]),
+        *table(header, [_row(r) for r in data["stacks"]]),
     ]
     if data.get("skip_path"):
         lines += _skip_lines(data["skip_path"], data["stacks"])

@@ -5,15 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from bench.markdown import loads, table
+
 TITLE = "Metered source: pulls per copy and copies per budget"
 #: The imgsync modes the targets judge (the others are yardsticks).
 JUDGED = ("embedded-default", "embedded-c1")
 TargetRow = tuple[str, str, str, bool | None]
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return lines + ["| " + " | ".join(cells) + " |" for cells in rows]
 
 
 def _per_copy(value: float | None) -> str:
@@ -59,14 +56,10 @@ def section(data: dict[str, Any] | None) -> list[str]:
         f"{data['min_pulls']} GETs (the index and {data['platforms']} platform manifests), so "
         f"*copies that fit* = min(S, ⌊B / {data['min_pulls']}⌋). GETs are counted by the "
         "meter (429s included); *copied* is read back from the destination. Load average "
-        f"at start / end: {_load(load['start'])} / {_load(load['end'])}.",
+        f"at start / end: {loads(load['start'])} / {loads(load['end'])}.",
         "",
-        *_table(header, [_row(r, data["labels"]) for r in data["runs"]]),
+        *table(header, [_row(r, data["labels"]) for r in data["runs"]]),
     ]
-
-
-def _load(values: Sequence[float]) -> str:
-    return ", ".join(f"{v:.2f}" for v in values)
 
 
 def targets(data: dict[str, Any] | None) -> list[TargetRow]:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import http_stacks_report, metered_report, scale_report
+from bench.markdown import table
 from bench.model import Measurement
 from bench.summary import (
     SKIP_SCENARIOS,
@@ -93,11 +94,6 @@ def _mb(kb: int | None) -> str:
 def _median_cell(row: Row) -> str:
     text = _s(row.median_s)
     return f"{text} (est.)" if row.extrapolated_from else text
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return lines + ["| " + " | ".join(cells) + " |" for cells in rows]
 
 
 # ---------------------------------------------------------------------- targets
@@ -294,7 +290,7 @@ def scenario_table(report: Report, scenario: str, n: int) -> list[str]:
             bound = report.bound(row)
             cells += [_s(bound), _x(ratio(row.median_s, bound))]
         lines.append(cells)
-    return _table(header, lines)
+    return table(header, lines)
 
 
 def scaling_table(report: Report) -> list[str]:
@@ -319,7 +315,7 @@ def scaling_table(report: Report) -> list[str]:
                 _x(ratio(row.median_s, bound)),
             ]
         )
-    return _table(header, lines)
+    return table(header, lines)
 
 
 def speedup_table(report: Report) -> list[str]:
@@ -332,7 +328,7 @@ def speedup_table(report: Report) -> list[str]:
         one, two, four = (t.median_s for t in times if t)
         n = times[0].n if times[0] else 0
         lines.append([scenario, str(n), _s(one), _s(two), _s(four), _x(one / two), _x(one / four)])
-    return _table(header, lines)
+    return table(header, lines)
 
 
 def memory_table(report: Report) -> list[str]:
@@ -359,7 +355,7 @@ def memory_table(report: Report) -> list[str]:
                 "VmHWM at exit",
             ]
         )
-    return _table(header, lines) if producer or workers else []
+    return table(header, lines) if producer or workers else []
 
 
 # ---------------------------------------------------------------------- plots
@@ -485,12 +481,12 @@ def _extras_lines(extras: dict[str, Any]) -> list[str]:
             for v in startup.values()
         ]  # fmt: skip
         out += ["", "### Start-up", ""]
-        out += _table(["command", "median s", "min s", "peak RSS MB", "imports Celery"], rows)
+        out += table(["command", "median s", "min s", "peak RSS MB", "imports Celery"], rows)
     enqueue = extras.get("enqueue")
     if enqueue:
         ours, plain = enqueue["imgsync"], enqueue["plain_chord"]
         out += ["", f"### Enqueueing {enqueue['n']:,} mappings (no worker consuming)", ""]
-        out += _table(
+        out += table(
             ["what", "median wall s", "median enqueue s", "peak RSS MB"],
             [
                 ["`imgsync sync --broker … --no-wait`", _s(ours["median_wall_s"]),
@@ -513,7 +509,7 @@ def markdown(report: Report, plots: dict[str, bool]) -> str:
         "## Targets",
         "",
     ]
-    lines += _table(
+    lines += table(
         ["target", "goal", "measured", "verdict"],
         [[t.name, t.goal, t.measured, t.verdict] for t in targets(report)],
     )

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
+
+from bench.markdown import loads, number, table
 
 TITLE = "Scale: an in-sync list of many images"
 TargetRow = tuple[str, str, str, bool | None]
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return lines + ["| " + " | ".join(cells) + " |" for cells in rows]
-
-
-def _f(value: float | None, digits: int = 2) -> str:
-    return "—" if value is None else f"{value:.{digits}f}"
 
 
 def _mb(kb: int | None) -> str:
@@ -32,11 +24,11 @@ def _row(run: dict[str, Any]) -> list[str]:
     return [
         run["label"],
         f"{run['n']:,}",
-        _f(run["wall_s"]),
-        _f(run["run_phase_s"]),
-        _f(run["producer_cpu_s"]),
-        _f(run["worker_cpu_s"]),
-        _f(run["cpu_ms_per_image"]),
+        number(run["wall_s"]),
+        number(run["run_phase_s"]),
+        number(run["producer_cpu_s"]),
+        number(run["worker_cpu_s"]),
+        number(run["cpu_ms_per_image"]),
         _mb(run["producer_rss_kb"]),
         f"{_mb(max(workers))} ({len(workers)} processes)" if workers else "—",
         str(run["src_manifest_gets"]),
@@ -67,14 +59,10 @@ def section(data: dict[str, Any] | None) -> list[str]:
         "their CPU is that of every worker process during the run). CPU is user + sys; peak "
         "RSS is `VmHWM` of the producer at exit and of each worker process before it stops "
         f"(`python -m bench --only scale`, {data['started_at']}, imgsync {data['code']}). "
-        f"Load average at start / end: {_load(load['start'])} / {_load(load['end'])}.",
+        f"Load average at start / end: {loads(load['start'])} / {loads(load['end'])}.",
         "",
-        *_table(header, [_row(r) for r in data["runs"]]),
+        *table(header, [_row(r) for r in data["runs"]]),
     ]
-
-
-def _load(values: Sequence[float]) -> str:
-    return ", ".join(f"{v:.2f}" for v in values)
 
 
 def targets(data: dict[str, Any] | None) -> list[TargetRow]:
