@@ -44,14 +44,18 @@ class Worker:
         return len(children(self.proc.pid))
 
     def stop(self) -> None:
-        """Warm shutdown (SIGTERM), then kill the whole process group if it lingers."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(STOP_TIMEOUT)
+        stop_node(self.proc)
+
+
+def stop_node(proc: subprocess.Popen[bytes]) -> None:
+    """Warm shutdown (SIGTERM), then kill the whole process group if it lingers."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(STOP_TIMEOUT)
 
 
 @dataclass

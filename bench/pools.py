@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -29,6 +27,7 @@ from typing import Any
 
 from tests.rig.redis_server import RedisServer
 
+from bench.celery_cluster import stop_node
 from bench.competitors import Embedded, imgsync_argv, report_counts
 from bench.measure import Ran, cpu_seconds, loadavg, run_measured, status_kb, tree
 from bench.model import Case
@@ -38,7 +37,6 @@ from bench.seed import SeedJob, seed_many
 Progress = Callable[[str], None]
 DEST_PREFIX = "pools-mirror"
 READY_TIMEOUT = 60.0
-STOP_TIMEOUT = 15.0
 RUN_TIMEOUT = 1800.0
 POOLS = ("prefork", "threads")
 
@@ -109,15 +107,8 @@ class Node:
         return [kb for pid in self.pids() if (kb := status_kb(pid)) is not None]
 
     def stop(self) -> None:
-        """Warm shutdown, then the whole process group if it lingers."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(STOP_TIMEOUT)
+        if self.proc is not None:
+            stop_node(self.proc)
 
 
 def seed(rig: Rig, n: int) -> tuple[str, ...]:
