@@ -3,8 +3,9 @@
 Docker Hub counts a manifest ``GET`` as a pull and a ``HEAD`` as free, so the
 digest comes from ``Docker-Content-Digest`` on a ``HEAD`` with the full
 ``Accept`` list; a ``GET`` happens only when a registry omits that header.
-One :class:`RegistryClient` per registry host keeps one keep-alive session and
-one token cache for every thread; :mod:`imgsync.adapters.registry_pool` hands them out.
+One :class:`RegistryClient` per registry host keeps one HTTP client (a kept-alive libcurl
+handle per thread, :mod:`imgsync.adapters.http_client`) and one token cache for every
+thread; :mod:`imgsync.adapters.registry_pool` hands them out.
 Retries and pacing live in :mod:`imgsync.adapters.ratelimit`, challenges and
 tokens in :mod:`imgsync.adapters.registry_auth`.
 """
