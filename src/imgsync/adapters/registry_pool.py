@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from imgsync.adapters.ratelimit import RateLimit
@@ -112,19 +112,30 @@ class RegistryPool:
         every repository costs a token round trip of its own; with it, 200 repositories
         cost one ping per registry and ``200 / TOKEN_BATCH`` token requests, in parallel.
         """
+        with ThreadPoolExecutor(WARM_UP_THREADS, thread_name_prefix="warm-up") as pool:
+            self.warm_up_on(pool, refs)
+
+    def warm_up_on(
+        self,
+        pool: Executor,
+        refs: Iterable[ImageReference],
+        *,
+        needs_ping: Callable[[str], bool] = lambda registry: True,
+    ) -> None:
+        """:meth:`warm_up` on the caller's threads (a worker keeps its own, and their
+        connections); ``needs_ping`` says which registries have not been pinged yet."""
         by_registry: dict[str, set[str]] = {}
         for ref in refs:
             by_registry.setdefault(ref.registry, set()).add(pull_scope(ref))
         found = {r: self._warm_up_client(r) for r in by_registry}
         clients = {r: c for r, c in found.items() if c is not None}
-        with ThreadPoolExecutor(WARM_UP_THREADS, thread_name_prefix="warm-up") as pool:
-            list(pool.map(RegistryClient.ping, clients.values()))
-            jobs = [
-                (client, chunk)
-                for registry, client in clients.items()
-                for chunk in _chunks(sorted(by_registry[registry]), self._batch_size(registry))
-            ]
-            list(pool.map(lambda job: job[0].prefetch_tokens(job[1]), jobs))
+        list(pool.map(RegistryClient.ping, [c for r, c in clients.items() if needs_ping(r)]))
+        jobs = [
+            (client, chunk)
+            for registry, client in clients.items()
+            for chunk in _chunks(sorted(by_registry[registry]), self._batch_size(registry))
+        ]
+        list(pool.map(lambda job: job[0].prefetch_tokens(job[1]), jobs))
 
     def _batch_size(self, registry: str) -> int:
         """Scopes per token request: one where the registry was seen to grant only one."""

@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from imgsync.adapters.registry import pull_scope
 from imgsync.adapters.registry_pool import TOKEN_BATCH, RegistryPool
 from imgsync.core.codec import decode
 from imgsync.core.mapping import SyncItem
@@ -68,13 +67,7 @@ class TokenWarmUp:
 
     def _warm(self, run_id: str, window: int) -> None:
         items = self._plan(run_id)[window * WINDOW : (window + 1) * WINDOW]
-        by_registry: dict[str, set[str]] = {}
-        for ref in _first_reads(items):
-            by_registry.setdefault(ref.registry, set()).add(pull_scope(ref))
-        self._ping_new(list(by_registry))
-        jobs = [(registry, chunk) for registry, scopes in by_registry.items()
-                for chunk in _chunks(sorted(scopes), self._batch(registry))]  # fmt: skip
-        list(self._threads.map(lambda job: self._prefetch(*job), jobs))
+        self._registry.warm_up_on(self._threads, _first_reads(items), needs_ping=self._unpinged)
 
     def _plan(self, run_id: str) -> Sequence[dict[str, Any]]:
         with self._lock:
@@ -92,18 +85,13 @@ class TokenWarmUp:
         self._plans.pop(run_id)
         self._windows = {k: v for k, v in self._windows.items() if k[0] != run_id}
 
-    def _ping_new(self, registries: list[str]) -> None:
-        """Learn each registry's challenge once per process: a prefetch needs it."""
+    def _unpinged(self, registry: str) -> bool:
+        """True the first time a registry is met in this process (a prefetch needs its
+        challenge, learnt by one ping)."""
         with self._lock:
-            new = [r for r in registries if r not in self._pinged]
-            self._pinged.update(new)
-        list(self._threads.map(lambda r: self._registry.client(r).ping(), new))
-
-    def _batch(self, registry: str) -> int:
-        return 1 if self._registry.quirks.single_scope(registry) else TOKEN_BATCH
-
-    def _prefetch(self, registry: str, scopes: list[str]) -> None:
-        self._registry.client(registry).prefetch_tokens(scopes)
+            new = registry not in self._pinged
+            self._pinged.add(registry)
+        return new
 
 
 def _first_reads(items: Iterable[dict[str, Any]]) -> Iterable[ImageReference]:
@@ -113,7 +101,3 @@ def _first_reads(items: Iterable[dict[str, Any]]) -> Iterable[ImageReference]:
             yield from decode(SyncItem, raw).first_reads()
         except Exception:  # noqa: S112 - the task decodes it again and fails
             continue
-
-
-def _chunks(items: list[str], size: int) -> list[list[str]]:
-    return [items[start : start + size] for start in range(0, len(items), size)]
