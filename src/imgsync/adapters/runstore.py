@@ -10,7 +10,7 @@ with :func:`~imgsync.core.codec.encode_json` and read back, validated, with
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -128,6 +128,16 @@ class RunStore:
         raw = self.client.hgetall(self._key(run_id, "results"))
         return {int(k): decode_json(SyncResult, v) for k, v in raw.items()}
 
+    def new_results(self, run_id: str, seen: Set[int]) -> dict[int, SyncResult]:
+        """The results not in ``seen``: a waiting producer decodes each result once, not
+        every result on every poll (which grew with the square of a run's length)."""
+        key = self._key(run_id, "results")
+        if self.client.hlen(key) <= len(seen):
+            return {}
+        fresh = [k for k in self.client.hkeys(key) if int(k) not in seen]
+        raw = self.client.hmget(key, fresh) if fresh else []
+        return {int(k): decode_json(SyncResult, v) for k, v in zip(fresh, raw, strict=True) if v}
+
     def count_results(self, run_id: str) -> int:
         return int(self.client.hlen(self._key(run_id, "results")))
 
@@ -137,8 +147,17 @@ class RunStore:
         return bool(claimed)
 
     def save_report(self, report: RunReport) -> None:
-        key = self._key(report.run_id, "report")
-        self.client.set(key, encode_json(report), ex=self.expires)
+        """Store the report and wake a producer waiting for it (:meth:`wait_reported`)."""
+        pipe = self.client.pipeline()
+        pipe.set(self._key(report.run_id, "report"), encode_json(report), ex=self.expires)
+        pipe.rpush(self._key(report.run_id, "reported-signal"), "1")
+        pipe.expire(self._key(report.run_id, "reported-signal"), self.expires)
+        pipe.execute()
+
+    def wait_reported(self, run_id: str, timeout: float) -> None:
+        """Return once the run's report is saved, or after ``timeout`` seconds: a producer
+        learns of the end at once instead of at its next poll."""
+        self.client.blpop([self._key(run_id, "reported-signal")], timeout=timeout)
 
     def report(self, run_id: str) -> RunReport | None:
         raw = self.client.get(self._key(run_id, "report"))

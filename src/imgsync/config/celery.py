@@ -54,7 +54,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "accept_content": ["json"],
         "result_expires": settings.result_expires,
         "result_extended": False,
-        "worker_send_task_events": True,
+        "worker_send_task_events": False,
         "task_send_sent_event": False,
         "redis_backend_health_check_interval": 10,
     }

@@ -77,6 +77,13 @@ def decode_json(kind: type[T], raw: str | bytes) -> T:
         raise DecodeError(kind.__name__, problems) from None
 
 
+def prepare(*kinds: type[Any]) -> None:
+    """Build the decoders of ``kinds`` now: a worker does so once before it forks its pool
+    processes, instead of each of them on its first task."""
+    for kind in kinds:
+        _adapter(kind)
+
+
 def _adapter(kind: type[T]) -> TypeAdapter[T]:
     """Built once per type: building the schema costs far more than one validation."""
     found: TypeAdapter[T] | None = _ADAPTERS.get(kind)

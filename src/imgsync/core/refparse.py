@@ -37,6 +37,7 @@ or named): see :mod:`imgsync.core.refgrammar` and ``tests/test_reference.py``.
 
 from __future__ import annotations
 
+import functools
 import re
 import string
 import unicodedata
@@ -62,6 +63,10 @@ REFERENCE_MAX = HOST_MAX + 1 + NAME_MAX + 1 + TAG_MAX + 1 + DIGEST_MAX
 _ALLOWED = frozenset(string.ascii_letters + string.digits + "._-/:@[]+")
 _SHELL = frozenset("$();&|<>`'\"\\*?!{}")
 _IDENTIFIER = re.compile(r"[a-f0-9]{64}")
+
+
+#: References a process keeps parsed (a few MB at most).
+PARSED_KEPT = 8192
 
 
 class _Parts(NamedTuple):
@@ -92,7 +97,10 @@ def looks_like_registry_host(component: str) -> bool:
     )
 
 
+@functools.lru_cache(maxsize=PARSED_KEPT)
 def _parse(text: str, default_tag: str | None, hub_namespace: str | None) -> ImageReference:
+    """Cached: a worker reads each reference of a run twice (its token warm-up, then the
+    task), and a reference is an immutable value; text that fails is never cached."""
     _screen(text)
     parts = _split(text)
     registry, path = _split_name(parts.name)

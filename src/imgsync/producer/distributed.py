@@ -123,7 +123,15 @@ def wait_for_report(
             report = None
         if report is not None:
             return report
-        time.sleep(poll)
+        _pause(store, plan.run_id, poll)
+
+
+def _pause(store: RunStore, run_id: str, poll: float) -> None:
+    """Until the next poll, cut short when the run's report is saved."""
+    try:
+        store.wait_reported(run_id, poll)
+    except redis.ConnectionError:
+        time.sleep(poll)  # the next poll notes the outage
 
 
 def _poll_once(
@@ -133,12 +141,11 @@ def _poll_once(
     on_result: Callable[[SyncResult], None],
     watch: LostWatch | None,
 ) -> RunReport | None:
-    for index, result in sorted(store.results(plan.run_id).items()):
-        if index not in seen:
-            seen.add(index)
-            on_result(result)
-            if watch is not None:
-                watch.progressed()
+    for index, result in sorted(store.new_results(plan.run_id, seen).items()):
+        seen.add(index)
+        on_result(result)
+        if watch is not None:
+            watch.progressed()
     report = store.report(plan.run_id)
     if report is None and not store.has_plan(plan.run_id):
         raise RunStateLost(_lost_message(plan.run_id, "Redis no longer knows this run"))

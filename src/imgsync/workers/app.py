@@ -14,6 +14,7 @@ from imgsync.config.celery import celery_config
 from imgsync.config.settings import Settings
 from imgsync.workers.context import set_settings
 from imgsync.workers.logs import redact_worker_logs
+from imgsync.workers.prefork import prepare_before_fork
 
 TASKS_MODULE = "imgsync.workers.tasks"
 
@@ -29,6 +30,7 @@ def create_app(settings: Settings, *, set_as_current: bool = False) -> Celery:
     celery_app = Celery("imgsync", set_as_current=set_as_current, include=[TASKS_MODULE])
     celery_app.conf.update(celery_config(settings))
     redact_worker_logs()
+    prepare_before_fork()
     return celery_app
 
 

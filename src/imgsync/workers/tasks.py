@@ -7,6 +7,7 @@ runs; what a task cannot catch (hard time limit, lost worker, revoke) reaches
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,8 @@ from imgsync.workers.names import (
     SYNC_IMAGE,
 )
 from imgsync.workers.schedules import start_scheduled_run
+
+log = logging.getLogger(__name__)
 
 #: Task retries: first pause ≤ 2 s, doubling, never above 10 minutes; fully jittered.
 TASK_BACKOFF = Backoff(base=2.0, cap=600.0)
@@ -68,11 +71,14 @@ def sync_image(
         else:
             kwargs["lock_waits"] = lock_waits + 1
             record_lock_wait()
+            log.info("%s is busy: again in %gs", mapping.destination, settings.lock_retry_delay)
             raise self.retry(kwargs=kwargs, countdown=settings.lock_retry_delay) from None
     if result.retryable and failures < settings.max_retries:
-        kwargs["failures"] = failures + 1
+        kwargs["failures"], delay = failures + 1, TASK_BACKOFF.delay(failures)
         record_retry()
-        raise self.retry(kwargs=kwargs, countdown=TASK_BACKOFF.delay(failures))
+        reason = result.error.message if result.error else "?"
+        log.info("%s failed (%s): retry %d in %.1fs", mapping, reason, failures + 1, delay)
+        raise self.retry(kwargs=kwargs, countdown=delay)
     store_final_result(run_id, index, result)
     return result.to_dict()
 

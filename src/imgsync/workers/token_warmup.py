@@ -6,7 +6,8 @@ without this each task of a token registry paid a token round trip of its own be
 HEAD: one more round trip and one more request per unchanged image. Here a process reads
 the run's plan once, and the first task of each window of ``WINDOW`` mappings fetches one
 token per ``TOKEN_BATCH`` scopes of the window, on threads kept for the process's life (a
-libcurl handle belongs to a thread: new threads would open new connections each time).
+libcurl handle belongs to a thread: new threads would open new connections each time),
+and starts on the next window in the background, so only a run's first task waits.
 A scope the batch missed is met by the registry's 401 and fetched alone, as before.
 """
 
@@ -44,22 +45,33 @@ class TokenWarmUp:
         self._plans: dict[str, Sequence[dict[str, Any]]] = {}
         self._pinged: set[str] = set()
         self._threads = ThreadPoolExecutor(THREADS, thread_name_prefix="token-warm-up")
+        self._ahead = ThreadPoolExecutor(1, thread_name_prefix="token-warm-up-ahead")
 
     def before(self, run_id: str, index: int) -> None:
-        """Warm the window holding ``index``, or wait while another thread warms it."""
-        key = (run_id, index // WINDOW)
-        with self._lock:
-            event = self._windows.get(key)
-            if event is None:
-                event = self._windows[key] = threading.Event()
-                mine = True
-            else:
-                mine = False
-        if not mine:
+        """Warm the window holding ``index`` (or wait while another thread does), then start
+        on the next one in the background, so that later tasks find their tokens ready."""
+        window = index // WINDOW
+        event, mine = self._claim(run_id, window)
+        if mine:
+            self._warm_then_set(run_id, window, event)
+        else:
             event.wait()
-            return
+        ahead, mine = self._claim(run_id, window + 1)
+        if mine:
+            self._ahead.submit(self._warm_then_set, run_id, window + 1, ahead)
+
+    def _claim(self, run_id: str, window: int) -> tuple[threading.Event, bool]:
+        """The window's event, and whether this caller is the one to warm it."""
+        with self._lock:
+            event = self._windows.get((run_id, window))
+            if event is not None:
+                return event, False
+            event = self._windows[(run_id, window)] = threading.Event()
+            return event, True
+
+    def _warm_then_set(self, run_id: str, window: int, event: threading.Event) -> None:
         try:
-            self._warm(run_id, key[1])
+            self._warm(run_id, window)
         except Exception as exc:  # a warm-up is optional: the task's own requests report
             log.debug("token warm-up of run %s failed: %s", run_id, exc)
         finally:

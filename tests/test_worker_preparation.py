@@ -1,0 +1,58 @@
+"""What a worker sets up once, before its pool processes fork, and what it stops writing."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+from celery.signals import worker_init
+
+from imgsync.adapters.runstore import RunPlan
+from imgsync.config.celery import celery_config
+from imgsync.config.settings import Settings
+from imgsync.core import codec
+from imgsync.core.mapping import SyncItem
+from imgsync.core.result import SyncResult
+from imgsync.workers.app import create_app
+from imgsync.workers.logs import TRACE_LOGGER, quiet_task_trace
+
+
+@pytest.fixture
+def trace_level() -> Iterator[logging.Logger]:
+    """Celery's trace logger, unset, under a root logger that lets everything through."""
+    logger, root = logging.getLogger(TRACE_LOGGER), logging.getLogger()
+    before, root_before = logger.level, root.level
+    logger.setLevel(logging.NOTSET)
+    root.setLevel(logging.DEBUG)
+    yield logger
+    logger.setLevel(before)
+    root.setLevel(root_before)
+
+
+def test_worker_init_builds_the_task_decoders_for_the_fork_to_share() -> None:
+    create_app(Settings())
+    codec._ADAPTERS.clear()
+    worker_init.send(sender=None)
+    assert {SyncItem, SyncResult, RunPlan} <= set(codec._ADAPTERS)
+
+
+@pytest.mark.parametrize("level", [logging.INFO, "INFO", logging.WARNING, None])
+def test_celery_s_per_task_lines_are_off_below_debug(
+    trace_level: logging.Logger, level: int | str | None
+) -> None:
+    quiet_task_trace(level)
+    assert not trace_level.isEnabledFor(logging.INFO)
+    assert trace_level.isEnabledFor(logging.ERROR)  # failures are still logged
+
+
+@pytest.mark.parametrize("level", [logging.DEBUG, "DEBUG"])
+def test_at_debug_celery_s_per_task_lines_stay(
+    trace_level: logging.Logger, level: int | str
+) -> None:
+    quiet_task_trace(level)
+    assert trace_level.isEnabledFor(logging.INFO)
+
+
+def test_task_events_are_off_unless_flower_or_celery_control_turns_them_on() -> None:
+    assert celery_config(Settings())["worker_send_task_events"] is False
