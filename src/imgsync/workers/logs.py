@@ -45,7 +45,7 @@ def quiet_task_trace(loglevel: int | str | None) -> None:
     """Below ``DEBUG``, Celery's per-task "succeeded"/"retry" lines are not written.
 
     imgsync logs each mapping's outcome itself (``skipped a -> b in 0.05s``); Celery's line
-    repeats it with ``saferepr`` of the whole result, which cost about a fifth of a skip's
+    repeats it with ``saferepr`` of the whole result, which cost about a sixth of a skip's
     CPU in a pool process (bench/analysis.md). Failures are still logged, at ``ERROR``.
     """
     level = logging.getLevelName(loglevel) if isinstance(loglevel, str) else loglevel
