@@ -29,6 +29,8 @@ check: lint test
 
 bench: setup
 	$(BIN)/pip install -q -e ".[test,bench]"
+	# byte-compiled as a wheel install would be (PYTHONDONTWRITEBYTECODE leaves it uncompiled)
+	$(BIN)/python -m compileall -q src/imgsync
 	$(BIN)/python -m bench
 
 # Every mutant of the pipeline's decisions must be killed by the fast unit tests (docs/testing.md).
