@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterator
 
 import pytest
-from celery.signals import worker_init
+from celery.signals import after_setup_logger, worker_init
 
 from imgsync.adapters.runstore import RunPlan
 from imgsync.config.celery import celery_config
@@ -56,3 +56,15 @@ def test_at_debug_celery_s_per_task_lines_stay(
 
 def test_task_events_are_off_unless_flower_or_celery_control_turns_them_on() -> None:
     assert celery_config(Settings())["worker_send_task_events"] is False
+
+
+def test_a_worker_s_logging_set_up_at_info_quiets_the_per_task_lines(
+    trace_level: logging.Logger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the signal a worker's logging set-up sends; the masking receiver on the same
+    signal is kept from wrapping this test process's handlers."""
+    for name in ("redact_every_handler", "route_uncaught_exceptions"):
+        monkeypatch.setattr(f"imgsync.workers.logs.{name}", lambda *_: None)
+    create_app(Settings())
+    after_setup_logger.send(sender=None, logger=logging.getLogger(), loglevel=logging.INFO)
+    assert not trace_level.isEnabledFor(logging.INFO)

@@ -52,6 +52,9 @@ class RunPlan:
         return asdict(self)
 
 
+#: The key part a saved report pushes to, for a producer blocked on it.
+REPORTED_SIGNAL = "reported-signal"
+
 #: Retries of a patient client: 0.2, 0.4 … 2 s apart, about a minute in all.
 PATIENT_RETRIES = 30
 
@@ -148,16 +151,16 @@ class RunStore:
 
     def save_report(self, report: RunReport) -> None:
         """Store the report and wake a producer waiting for it (:meth:`wait_reported`)."""
-        pipe = self.client.pipeline()
+        signal, pipe = self._key(report.run_id, REPORTED_SIGNAL), self.client.pipeline()
         pipe.set(self._key(report.run_id, "report"), encode_json(report), ex=self.expires)
-        pipe.rpush(self._key(report.run_id, "reported-signal"), "1")
-        pipe.expire(self._key(report.run_id, "reported-signal"), self.expires)
+        pipe.rpush(signal, "1")
+        pipe.expire(signal, self.expires)
         pipe.execute()
 
     def wait_reported(self, run_id: str, timeout: float) -> None:
         """Return once the run's report is saved, or after ``timeout`` seconds: a producer
         learns of the end at once instead of at its next poll."""
-        self.client.blpop([self._key(run_id, "reported-signal")], timeout=timeout)
+        self.client.blpop([self._key(run_id, REPORTED_SIGNAL)], timeout=timeout)
 
     def report(self, run_id: str) -> RunReport | None:
         raw = self.client.get(self._key(run_id, "report"))

@@ -28,16 +28,21 @@ TRACE_LOGGER = "celery.app.trace"
 
 
 def redact_worker_logs() -> None:
-    """Mask secrets in everything Celery's logging set-up installs; safe to call again."""
+    """Mask secrets in everything Celery's logging set-up installs, and quiet its per-task
+    lines once that set-up knows the log level; safe to call again."""
     for signal in (after_setup_logger, after_setup_task_logger):
         signal.connect(mask_celery_handlers, weak=False, dispatch_uid=f"imgsync-{signal.name}")
+    after_setup_logger.connect(_quiet_on_setup, weak=False, dispatch_uid="imgsync-quiet-trace")
 
 
-def mask_celery_handlers(loglevel: int | str | None = None, **_: Any) -> None:
+def mask_celery_handlers(**_: Any) -> None:
     """Signal receiver: this worker's secrets, every handler masking them, uncaught too."""
     KNOWN_SECRETS.add(settings_secrets(context.get_settings()))
     redact_every_handler(KNOWN_SECRETS)
     route_uncaught_exceptions()
+
+
+def _quiet_on_setup(loglevel: int | str | None = None, **_: Any) -> None:
     quiet_task_trace(loglevel)
 
 
