@@ -25,7 +25,7 @@ from typing import Any
 
 from tests.rig.redis_server import RedisServer
 
-from bench import extras, http_stacks, metered, report, scale
+from bench import extras, http_stacks, metered, pools, report, scale
 from bench.competitors import Competitor, all_competitors
 from bench.measure import loadavg
 from bench.model import Measurement
@@ -60,17 +60,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, help="output directory (default docs/; quick: a temp dir)")
     p.add_argument("--keep", action="store_true", help="keep the rig's work directory")
     p.add_argument(
-        "--http-stacks",
+        "--no-http-stacks",
         action="store_true",
-        help="also measure the HTTP stacks for registry calls (bench/http_stacks.py)",
+        help="full run without the HTTP stacks for registry calls (bench/http_stacks.py)",
     )
     p.add_argument(
         "--only",
-        choices=["http-stacks", "metered", "scale"],
+        choices=["http-stacks", "metered", "scale", "pools"],
         help="run only this section and merge it into OUT/benchmarks.json if there is one",
     )
     p.add_argument("--no-metered", action="store_true", help="full run without the metered source")
     p.add_argument("--no-scale", action="store_true", help="full run without the scale row")
+    p.add_argument("--no-pools", action="store_true", help="full run without the pools section")
+    p.add_argument("--pools-n", type=int, nargs="+", help="N of the pools section (400 2000)")
+    p.add_argument("--pools-reps", type=int, help="repetitions of the pools section (3)")
     p.add_argument("--metered-reps", type=int, help="repetitions per tool and budget (default 1)")
     p.add_argument("--scale-n", type=int, help="in-sync mappings of the scale row (10000)")
     p.add_argument("--scale-workers", type=int, help="Celery worker nodes of the scale row (2)")
@@ -254,13 +257,20 @@ def _scale(args: argparse.Namespace) -> dict[str, Any]:
     return scale.measure(settings, _latency(args), _log)
 
 
+def _pools(args: argparse.Namespace) -> dict[str, Any]:
+    """The distributed skip path: one worker per pool type against embedded (bench/pools.py)."""
+    settings = pools.Settings(ns=tuple(args.pools_n or pools.FULL_NS), reps=args.pools_reps or 3)
+    _log(f"distributed skip: N = {settings.ns}, pools {settings.pools}, {settings.reps} rep(s)")
+    return pools.measure(settings, _latency(args), _log)
+
+
 def _latency(args: argparse.Namespace) -> Latency:
     return Latency(delay_ms=args.rtt_ms / 2, handshake_rtts=args.handshake_rtts)
 
 
 #: ``--only`` sections: the key under ``extras`` and the function that measures it.
 SECTIONS = {"http-stacks": ("http_stacks", _http_stacks), "metered": ("metered", _metered),
-            "scale": ("scale", _scale)}  # fmt: skip
+            "scale": ("scale", _scale), "pools": ("pools", _pools)}  # fmt: skip
 
 
 def run_only(args: argparse.Namespace) -> Path:
@@ -314,12 +324,14 @@ def run(args: argparse.Namespace) -> Path:
         world.seed()
         measurements = run_plan(world, plan, _log)
         extra = _extras(args, rig, redis_server.url)
-    if args.http_stacks:
+    if not (args.quick or args.no_http_stacks):
         extra["http_stacks"] = _http_stacks(args)
     if not (args.quick or args.no_metered):
         extra["metered"] = _metered(args)
     if not (args.quick or args.no_scale):
         extra["scale"] = _scale(args)
+    if not (args.quick or args.no_pools):
+        extra["pools"] = _pools(args)
     info["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     info["duration_s"] = time.perf_counter() - started
     info["loadavg"]["end"] = loadavg()

@@ -197,7 +197,7 @@ def celery_name(workers: int, concurrency: int) -> str:
 
 
 #: (workers, processes per worker) rows that always run, besides the 1/2/4-worker ones.
-MULTI_PROCESS_ROWS = ((1, 8), (2, 4))
+MULTI_PROCESS_ROWS = ((1, 2), (4, 2), (1, 8), (2, 4))
 
 
 def all_competitors(broker_url: str, celery_concurrency: int = 1) -> list[Competitor]:

@@ -1,6 +1,6 @@
 """Distributed skip path: one worker's pool type against embedded mode, side by side.
 
-``python -m bench.pools [--n 400] [--reps 3] [--concurrency 8] [--out DIR]``
+``python -m bench.pools [--n 400 2000] [--reps 3] [--concurrency 8] [--out DIR]``
 
 The rig (latency proxies, token-auth source, htpasswd destination, Redis) holds N distinct
 two-platform images at the source and the same at the destination, so every run is the
@@ -14,6 +14,7 @@ and the peak RSS of any one process.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import statistics
 import subprocess
@@ -28,6 +29,7 @@ from typing import Any
 from tests.rig.redis_server import RedisServer
 
 from bench.celery_cluster import stop_node
+from bench.code_state import code_state
 from bench.competitors import Embedded, imgsync_argv, report_counts
 from bench.measure import Ran, cpu_seconds, loadavg, run_measured, status_kb, tree
 from bench.model import Case
@@ -39,13 +41,15 @@ DEST_PREFIX = "pools-mirror"
 READY_TIMEOUT = 60.0
 RUN_TIMEOUT = 1800.0
 POOLS = ("prefork", "threads")
+#: The Ns a full ``python -m bench`` run measures (the issue's targets name both).
+FULL_NS = (400, 2000)
 
 
 @dataclass(frozen=True)
 class Settings:
-    """How many in-sync images, how many repetitions, how many checks or slots."""
+    """How many in-sync images (each N in turn), repetitions, checks or slots."""
 
-    n: int = 400
+    ns: tuple[int, ...] = (400,)
     reps: int = 3
     concurrency: int = 8
     pools: tuple[str, ...] = POOLS
@@ -122,7 +126,7 @@ def seed(rig: Rig, n: int) -> tuple[str, ...]:
 
 
 def make_case(rig: Rig, repos: tuple[str, ...], name: str, rep: int) -> Case:
-    workdir = rig.workdir / "pools" / f"{name}-{rep}"
+    workdir = rig.workdir / "pools" / f"{name}-{len(repos)}-{rep}"
     workdir.mkdir(parents=True)
     return Case("pools", len(repos), rig.src_host, rig.dst_host, repos, DEST_PREFIX, workdir,
                 rig.env())  # fmt: skip
@@ -196,36 +200,53 @@ def run_pool(case: Case, rep: int, pool: str, concurrency: int, broker: str) -> 
 
 
 def measure(settings: Settings, latency: Latency, progress: Progress = print) -> dict[str, Any]:
-    """Seed once; then every mode once per repetition, interleaved; raw rows and medians."""
+    """Seed the largest N once; then at each N every mode once per repetition, interleaved."""
     modes = ["embedded", *settings.pools]
     rows: list[Row] = []
     started = loadavg()
     with Rig(latency=latency) as rig, RedisServer() as redis:
-        repos = seed(rig, settings.n)
-        progress(f"pools: seeded {settings.n} in-sync images")
-        for rep in range(settings.reps):
-            for mode in modes:
-                case = make_case(rig, repos, mode, rep)
-                row = (run_embedded(case, rep, settings.concurrency) if mode == "embedded"
-                       else run_pool(case, rep, mode, settings.concurrency, redis.url))  # fmt: skip
-                rows.append(row)
-                progress(_line(row))
+        repos = seed(rig, max(settings.ns))
+        progress(f"pools: seeded {max(settings.ns)} in-sync images")
+        for n in settings.ns:
+            rows += _runs_at(rig, repos[:n], settings, redis.url, progress)
     return {
         "settings": asdict(settings),
         "latency": asdict(latency),
+        "started_at": _now(),
+        "code": code_state(),
         "loadavg": {"start": started, "end": loadavg()},
         "rows": [{**asdict(r), "ok": r.ok, "cpu_ms_per_image": r.cpu_ms_per_image} for r in rows],
-        "medians": medians(rows, modes),
+        "medians": [m for n in settings.ns for m in medians(rows, modes, n)],
     }
 
 
-def medians(rows: list[Row], modes: list[str]) -> list[dict[str, Any]]:
-    """Per mode: the median wall, CPU per image (all and workers'), and peak RSS."""
+def _runs_at(
+    rig: Rig, repos: tuple[str, ...], settings: Settings, broker: str, progress: Progress
+) -> list[Row]:
+    """Every mode once per repetition at this N, in the same order each time."""
+    rows = []
+    for rep in range(settings.reps):
+        for mode in ["embedded", *settings.pools]:
+            case = make_case(rig, repos, mode, rep)
+            row = (run_embedded(case, rep, settings.concurrency) if mode == "embedded"
+                   else run_pool(case, rep, mode, settings.concurrency, broker))  # fmt: skip
+            rows.append(row)
+            progress(_line(row))
+    return rows
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def medians(rows: list[Row], modes: list[str], n: int) -> list[dict[str, Any]]:
+    """Per mode at N: the median wall, CPU per image (all and workers'), and peak RSS."""
     out = []
     for mode in modes:
-        mine = [r for r in rows if r.mode == mode]
+        mine = [r for r in rows if r.mode == mode and r.n == n]
         out.append({
             "mode": mode,
+            "n": n,
             "ok": all(r.ok for r in mine),
             "wall_s": statistics.median(r.wall_s for r in mine),
             "cpu_ms_per_image": statistics.median(r.cpu_ms_per_image for r in mine),
@@ -243,20 +264,24 @@ LABELS = {
 
 
 def table(data: dict[str, Any]) -> str:
-    """Markdown: one line per mode, speed relative to embedded mode."""
-    c, n = data["settings"]["concurrency"], data["settings"]["n"]
-    meds = data["medians"]
-    base = next(m for m in meds if m["mode"] == "embedded")
-    lines = [f"N={n} in-sync two-platform images, median of {data['settings']['reps']}", "",
-             "| mode | wall s | speed vs embedded | CPU ms/image (all) "
+    """Markdown: per N, one line per mode, speed relative to embedded mode."""
+    c, reps = data["settings"]["concurrency"], data["settings"]["reps"]
+    lines = [f"In-sync two-platform images, median of {reps}", "",
+             "| N | mode | wall s | speed vs embedded | CPU ms/image (all) "
              "| CPU ms/image (workers) | peak RSS MB | ok |",
-             "|---|---|---|---|---|---|---|"]  # fmt: skip
-    for m in meds:
-        speed = base["wall_s"] / m["wall_s"]
-        lines.append(f"| {LABELS[m['mode']].format(c=c)} | {m['wall_s']:.2f} | {speed:.2f}× "
-                     f"| {m['cpu_ms_per_image']:.2f} | {m['worker_ms_per_image']:.2f} "
-                     f"| {m['peak_rss_kb'] / 1024:.0f} | {_yes(m['ok'])} |")  # fmt: skip
+             "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for n in data["settings"]["ns"]:
+        meds = [m for m in data["medians"] if m["n"] == n]
+        base = next(m for m in meds if m["mode"] == "embedded")
+        lines += [_table_line(m, base, c) for m in meds]
     return "\n".join(lines) + "\n"
+
+
+def _table_line(m: dict[str, Any], base: dict[str, Any], c: int) -> str:
+    speed = base["wall_s"] / m["wall_s"]
+    return (f"| {m['n']} | {LABELS[m['mode']].format(c=c)} | {m['wall_s']:.2f} | {speed:.2f}× "
+            f"| {m['cpu_ms_per_image']:.2f} | {m['worker_ms_per_image']:.2f} "
+            f"| {m['peak_rss_kb'] / 1024:.0f} | {_yes(m['ok'])} |")  # fmt: skip
 
 
 def _yes(ok: bool) -> str:
@@ -272,13 +297,13 @@ def _line(row: Row) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.pools", description=__doc__)
-    parser.add_argument("--n", type=int, default=Settings.n)
+    parser.add_argument("--n", type=int, nargs="+", default=list(Settings.ns))
     parser.add_argument("--reps", type=int, default=Settings.reps)
     parser.add_argument("--concurrency", type=int, default=Settings.concurrency)
     parser.add_argument("--pools", nargs="+", choices=POOLS, default=list(POOLS))
     parser.add_argument("--out", type=Path, default=Path("bench-pools"))
     args = parser.parse_args(argv)
-    settings = Settings(args.n, args.reps, args.concurrency, tuple(args.pools))
+    settings = Settings(tuple(args.n), args.reps, args.concurrency, tuple(args.pools))
     data = measure(settings, Latency())
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "pools.json").write_text(json.dumps(data, indent=2))

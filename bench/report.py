@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import http_stacks_report, metered_report, scale_report
+from bench import http_stacks_report, metered_report, pools_report, scale_report
 from bench.markdown import table
 from bench.model import Measurement
 from bench.summary import (
@@ -108,6 +108,7 @@ def targets(report: Report) -> list[Target]:
         *_skip_cpu_target(report.extras.get("http_stacks")),
         *(Target(*row) for row in metered_report.targets(report.extras.get("metered"))),
         *(Target(*row) for row in scale_report.targets(report.extras.get("scale"))),
+        *(Target(*row) for row in pools_report.targets(report.extras.get("pools"))),
     ]
 
 
@@ -168,6 +169,8 @@ def _skip_targets(report: Report) -> list[Target]:
         ),
         _growth_target(rows),
         _marginal_target(rows),
+        _network_bound_target(report),
+        _sync_startup_target(report),
     ]
 
 
@@ -204,7 +207,43 @@ def _cold_targets(report: Report) -> list[Target]:
     return [
         Target("cold N=100: embedded c8 vs loop", "≥ 8×", _x(vs_loop), _at_least(vs_loop, 8)),
         Target("cold N=100: Celery 4 workers vs 1", "≥ 3.3×", _x(scale), _at_least(scale, 3.3)),
+        _speed_target(rows, ("celery-w1x8", "embedded-c8"), "1 worker × 8 vs embedded -c 8", 0.9),
+        _speed_target(rows, ("celery-w4x2", "celery-w1x2"), "4 workers × 2 vs 1 worker × 2", 3.3),
     ]
+
+
+def _speed_target(rows: Sequence[Row], names: tuple[str, str], what: str, goal: float) -> Target:
+    """Cold N = 100: how much faster the first tool is than the second (time ratio)."""
+    fast, slow = (find(rows, "cold", name, 100) for name in names)
+    speed = ratio(slow.median_s if slow else None, fast.median_s if fast else None)
+    measured = _x(speed) if speed is None else f"{speed:.2f}×"
+    if fast and slow:
+        measured += f" ({_median_cell(fast)} s vs {_median_cell(slow)} s)"
+    return Target(f"cold N=100: Celery {what}", f"≥ {goal:g}×", measured, _at_least(speed, goal))
+
+
+def _network_bound_target(report: Report, n: int = 1000) -> Target:
+    """Issue 15: the skip path at N = 1000 within 1.5× of the network bound, plus start-up."""
+    row = find(report.rows, "skip-scaling", "embedded-default", n)
+    bound = report.bound(row) if row else None
+    name = f"skip N={n}: wall vs network bound + start-up"
+    goal = "≤ 1.5 × (2·RTT·N/32 + 1 set-up) + start-up"
+    if row is None or bound is None or row.median_run_phase_s is None:
+        return Target(name, goal, "scenario (d) not run at this N", None)
+    start = row.median_s - row.median_run_phase_s
+    limit = 1.5 * bound + start
+    measured = f"{_s(row.median_s)} s vs 1.5 × {_s(bound)} + {_s(start)} = {_s(limit)} s"
+    return Target(name, goal, measured, row.median_s <= limit)
+
+
+def _sync_startup_target(report: Report) -> Target:
+    """``sync``'s own start-up in embedded mode: the wall time before its run phase."""
+    row = find(report.rows, "in-sync", "embedded-default", 200)
+    name, goal = "start-up: sync (embedded, wall before the run phase, N = 200)", "≤ 0.3 s"
+    if row is None or row.median_run_phase_s is None:
+        return Target(name, goal, "scenario (a) not run", None)
+    start = row.median_s - row.median_run_phase_s
+    return Target(name, goal, f"{_s(start)} s", start <= 0.3)
 
 
 def _resource_targets(report: Report) -> list[Target]:
@@ -523,6 +562,7 @@ def markdown(report: Report, plots: dict[str, bool]) -> str:
     lines += http_stacks_report.section(report.extras.get("http_stacks"))
     lines += metered_report.section(report.extras.get("metered"))
     lines += scale_report.section(report.extras.get("scale"))
+    lines += pools_report.section(report.extras.get("pools"))
     if ANALYSIS.exists():
         lines += ["", ANALYSIS.read_text().strip()]
     return "\n".join(lines) + "\n"

@@ -23,6 +23,8 @@ CAPS: dict[str, dict[str, int]] = {
     "celery-w1": {"in-sync": 25, "cold": 5, "changed": 30, "skip-scaling": 25},
     "celery-w2": {"in-sync": 50, "cold": 10, "changed": 60, "skip-scaling": 50},
     "celery-w4": {"skip-scaling": 200},
+    "celery-w1x2": {"in-sync": 50, "cold": 20, "changed": 60, "skip-scaling": 50},
+    "celery-w4x2": {"skip-scaling": 200},
 }
 
 

@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from bench.pools import Row, medians
+from bench import pools_report
+from bench.pools import Row, medians, table
 
 from tests.rig.binaries import need_binary
 
@@ -25,10 +26,49 @@ MB = 1024
 def test_medians_take_the_middle_run_of_each_mode() -> None:
     rows = [Row("prefork", rep, 10, wall, 0.01, 0.02 * rep, 60 * MB, [70 * MB], {"skipped": 10})
             for rep, wall in enumerate((3.0, 1.0, 2.0))]  # fmt: skip
-    (prefork,) = medians(rows, ["prefork"])
-    assert prefork["wall_s"] == 2.0 and prefork["ok"], prefork
+    other_n = Row("prefork", 0, 20, 9.0, 0.01, 0.5, 60 * MB, [70 * MB], {"skipped": 20})
+    (prefork,) = medians([*rows, other_n], ["prefork"], 10)
+    assert prefork["wall_s"] == 2.0 and prefork["ok"] and prefork["n"] == 10, prefork
     assert prefork["worker_ms_per_image"] == pytest.approx(2.0), prefork
     assert prefork["peak_rss_kb"] == 70 * MB, prefork
+
+
+def _median(mode: str, n: int, wall: float, cpu: float, worker: float) -> dict[str, object]:
+    return {"mode": mode, "n": n, "ok": True, "wall_s": wall, "cpu_ms_per_image": cpu,
+            "worker_ms_per_image": worker, "peak_rss_kb": 80 * MB}  # fmt: skip
+
+
+#: Per N: embedded's wall and CPU, the prefork worker's wall and worker CPU.
+SECTION = {
+    "settings": {"ns": [400, 2000], "reps": 3, "concurrency": 8, "pools": ["prefork"]},
+    "medians": [
+        _median("embedded", 400, 3.0, 2.0, 0.0), _median("prefork", 400, 3.2, 5.0, 3.9),
+        _median("embedded", 2000, 10.0, 2.0, 0.0), _median("prefork", 2000, 12.5, 6.0, 4.5),
+    ],
+}  # fmt: skip
+
+
+def test_pools_targets_judge_speed_and_worker_cpu_at_each_n() -> None:
+    found = {name: (measured, met) for name, _, measured, met in pools_report.targets(SECTION)}
+    speed_400 = found["distributed skip N=400: 1 worker × 8 vs embedded -c 8"]
+    assert speed_400 == ("0.94× (3.20 s vs 3.00 s)", True), found
+    speed_2000 = found["distributed skip N=2000: 1 worker × 8 vs embedded -c 8"]
+    assert speed_2000 == ("0.80× (12.50 s vs 10.00 s)", False), found
+    cpu_400 = found["distributed skip N=400: worker CPU per unchanged image vs embedded's"]
+    assert cpu_400 == ("3.90 ms vs 2.00 ms = 1.9×", True), found
+    cpu_2000 = found["distributed skip N=2000: worker CPU per unchanged image vs embedded's"]
+    assert cpu_2000 == ("4.50 ms vs 2.00 ms = 2.2×", False), found
+
+
+def test_pools_table_compares_each_n_with_its_own_embedded_run() -> None:
+    lines = table(SECTION).splitlines()
+    assert any(
+        line.startswith("| 2000 | 1 worker × 8 prefork processes | 12.50 | 0.80× |")
+        for line in lines
+    )
+    assert any(
+        line.startswith("| 400 | 1 worker × 8 prefork processes | 3.20 | 0.94× |") for line in lines
+    )
 
 
 @pytest.mark.celery
