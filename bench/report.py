@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -237,13 +238,18 @@ def _network_bound_target(report: Report, n: int = 1000) -> Target:
 
 
 def _sync_startup_target(report: Report) -> Target:
-    """``sync``'s own start-up in embedded mode: the wall time before its run phase."""
-    row = find(report.rows, "in-sync", "embedded-default", 200)
-    name, goal = "start-up: sync (embedded, wall before the run phase, N = 200)", "≤ 0.3 s"
-    if row is None or row.median_run_phase_s is None:
+    """``sync``'s start-up in embedded mode: spawn to its run function (the probe's mark)."""
+    name, goal = "start-up: sync (embedded, spawn to the run, N = 200)", "≤ 0.3 s"
+    starts = [
+        m.startup_s
+        for m in report.measurements
+        if m.scenario == "in-sync" and m.competitor == "embedded-default" and m.n == 200
+        and m.ok and m.startup_s is not None
+    ]  # fmt: skip
+    if not starts:
         return Target(name, goal, "scenario (a) not run", None)
-    start = row.median_s - row.median_run_phase_s
-    return Target(name, goal, f"{_s(start)} s", start <= 0.3)
+    start = statistics.median(starts)
+    return Target(name, goal, f"{_s(start)} s (median of {len(starts)})", start <= 0.3)
 
 
 def _resource_targets(report: Report) -> list[Target]:

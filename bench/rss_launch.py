@@ -84,6 +84,9 @@ def _instrument(argv: list[str]) -> None:
 
 def main() -> None:
     atexit.register(_record)
+    from imgsync.producer.startup_gc import pause_collection
+
+    pause_collection()  # as the command's own entry point does, before the import below
     if "sync" in sys.argv[1:]:
         _instrument(sys.argv[1:])
     from imgsync.producer.cli import main as imgsync_main

@@ -92,12 +92,14 @@ def test_cli_paths_that_need_no_broker_import_nothing_heavy(argv: list[str]) -> 
 def test_an_embedded_sync_imports_neither_the_broker_client_nor_celery(
     tmp_path: Path, anon_registry: Registry
 ) -> None:
-    """Embedded mode talks to no broker: redis, celery and kombu stay out of its start-up."""
+    """Embedded mode talks to no broker: redis, celery and kombu stay out of its start-up;
+    requests (only notifiers use it) stays out of a run that notifies no one, and rich (the
+    bar) out of one that logs lines, and the sync-file reader (YAML) out of a run without one."""
     probe = (
         "import sys, runpy; sys.argv = ['imgsync', *sys.argv[1:]]\n"
         "try:\n    runpy.run_module('imgsync', run_name='__main__')\n"
         "except SystemExit:\n    pass\n"
-        "names = ('celery', 'kombu', 'redis')\n"
+        "names = ('celery', 'kombu', 'redis', 'requests', 'urllib3', 'rich', 'yaml')\n"
         "print('LOADED', [m for m in names if m in sys.modules], file=sys.stderr)"
     )
     host = anon_registry.host

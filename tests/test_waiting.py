@@ -17,7 +17,8 @@ from imgsync.core.refparse import parse_reference
 from imgsync.core.result import Status, SyncResult
 from imgsync.core.waiting import acquired, waiting, waits_counted
 from imgsync.producer.embedded import run_items
-from imgsync.producer.progress import RunDisplay, _BarDisplay, describe, running_text
+from imgsync.producer.progress import RunDisplay, describe
+from imgsync.producer.progress_bar import _BarDisplay, running_text
 from tests.fakes import FakeCopier, FakeRegistry, digest_of
 
 COPY_SECONDS = 0.3

@@ -9,7 +9,6 @@ environment, and applied by :mod:`imgsync.adapters.http_client`.
 from __future__ import annotations
 
 import os
-import urllib.request
 
 
 def ca_bundle_override() -> str | None:
@@ -18,7 +17,13 @@ def ca_bundle_override() -> str | None:
 
 
 def environment_proxies() -> dict[str, str]:
-    """Proxy URLs by scheme (``http``, ``https``, ``all``), as urllib reads them."""
+    """Proxy URLs by scheme (``http``, ``https``, ``all``), as urllib reads them.
+
+    urllib.request (with http.client and email) is imported here, when a client is built,
+    not with the settings: ``--help`` and ``validate`` never need it.
+    """
+    import urllib.request
+
     return {k: v for k, v in urllib.request.getproxies().items() if k != "no"}
 
 

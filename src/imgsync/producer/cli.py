@@ -23,6 +23,7 @@ from imgsync import __version__
 from imgsync.errors import ImgsyncError, InputError
 from imgsync.producer.exit_codes import ExitCode
 from imgsync.producer.options import PlanOptions, SyncOptions
+from imgsync.producer.startup_gc import pause_collection, resume_collection
 
 if TYPE_CHECKING:
     from imgsync.config.settings import Settings
@@ -316,6 +317,7 @@ def worker(
 
     configured = settings.with_config_file().merged(**typed_on_command_line(params))
     mask_more(configured)
+    resume_collection()  # before the pool forks: frozen objects stay shared with it
     start_worker(configured, concurrency=concurrency, loglevel=loglevel, hostname=hostname)
 
 
@@ -340,6 +342,7 @@ def beat(settings: Settings, /, loglevel: str, schedule_file: Path | None, **par
     from imgsync.workers.launch import start_beat
 
     configured = settings.merged(**typed_on_command_line(params))
+    resume_collection()
     start_beat(configured, loglevel=loglevel, schedule_file=schedule_file)
 
 
@@ -396,5 +399,9 @@ def request(settings: Settings, /, **params: Any) -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    cli(prog_name="imgsync")
+    """Console-script entry point: start-up without cyclic collection (:mod:`.startup_gc`)."""
+    pause_collection()
+    try:
+        cli(prog_name="imgsync")
+    finally:
+        resume_collection()  # a command that never resumed: exit skips the last collection

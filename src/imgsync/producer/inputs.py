@@ -5,12 +5,17 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from imgsync.config.settings import Settings
-from imgsync.config.syncload import SyncFile, command_line_rules, load_sync_file
+from imgsync.core.destination_rules import DestinationRules
 from imgsync.core.mapping import SyncItem, parse_mappings
+from imgsync.core.path_template import optional_template
 from imgsync.core.plan import Plan
 from imgsync.errors import ConfigError
+
+if TYPE_CHECKING:  # the sync file's reader (pydantic models, YAML) only when one is given
+    from imgsync.config.syncload import SyncFile
 
 
 def read_file(path: str) -> str:
@@ -51,14 +56,18 @@ def load_items(
         texts,
         dockerhub_user=settings.dockerhub_username,
         dest_prefix=settings.dest_prefix,
-        dest_rules=command_line_rules(None, settings.dest_template),
+        dest_rules=DestinationRules(fallback=optional_template(settings.dest_template)),
     )
 
 
 def sync_file_for(settings: Settings, config: Path | None) -> SyncFile | None:
     """The sync file from ``--config``, else ``IMGSYNC_CONFIG``; None when neither is set."""
     path = config or settings.config_file
-    return load_sync_file(path) if path is not None else None
+    if path is None:
+        return None
+    from imgsync.config.syncload import load_sync_file
+
+    return load_sync_file(path)
 
 
 def load_plan(
@@ -75,6 +84,7 @@ def load_plan(
     """
     if sync_file is None:
         return Plan(tuple(load_items(arguments, mappings, file, settings)))
+    from imgsync.config.syncload import command_line_rules
     from imgsync.runtime.planning import build_plan  # registries: only for a sync file
 
     texts = [*arguments, *([mappings] if mappings else []), *([read_file(file)] if file else [])]

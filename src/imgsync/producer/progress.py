@@ -1,7 +1,8 @@
 """Progress while a run goes on: a bar on a terminal, one plain line per mapping otherwise.
 
-On a terminal the bar also names the copies running now, so a long run shows what it
-is busy with, not only how many mappings are done.
+On a terminal the bar (:mod:`.progress_bar`) also names the copies running now, so a long
+run shows what it is busy with, not only how many mappings are done. rich is imported only
+for the bar: a quiet run or one logging to a file never loads it (about 40 ms of start-up).
 """
 
 from __future__ import annotations
@@ -11,23 +12,10 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
-
 from imgsync.core.reference import ImageReference
 from imgsync.core.result import SyncResult
 
 ResultSink = Callable[[SyncResult], None]
-
-#: Copies named on the bar at most; more are counted ("+3").
-SHOWN_COPIES = 3
 
 
 def describe(result: SyncResult) -> str:
@@ -61,7 +49,9 @@ def progress(total: int, *, quiet: bool = False) -> Iterator[RunDisplay]:
     if quiet:
         yield RunDisplay(lambda _result: None)
     elif sys.stderr.isatty():
-        with _bar(total) as display:
+        from imgsync.producer.progress_bar import bar
+
+        with bar(total) as display:
             yield display
     else:
         yield RunDisplay(_lines(total))
@@ -77,51 +67,3 @@ def _lines(total: int) -> ResultSink:
             print(f"[{done[0]}/{total}] {describe(result)}", file=sys.stderr, flush=True)
 
     return sink
-
-
-class _BarDisplay(RunDisplay):
-    """The rich bar: one line per finished mapping above it, running copies beside it."""
-
-    def __init__(self, bar: Progress, task: TaskID) -> None:
-        super().__init__(self._print)
-        self._bar, self._task = bar, task
-        self._running: list[str] = []
-        self._lock = threading.Lock()
-
-    def _print(self, result: SyncResult) -> None:
-        self._bar.console.print(describe(result), markup=False, highlight=False)
-        self._bar.advance(self._task)
-
-    @contextmanager
-    def copying(self, destination: ImageReference) -> Iterator[None]:
-        self._change(lambda running: running.append(str(destination)))
-        try:
-            yield
-        finally:
-            self._change(lambda running: running.remove(str(destination)))
-
-    def _change(self, edit: Callable[[list[str]], None]) -> None:
-        with self._lock:
-            edit(self._running)
-            self._bar.update(self._task, running=running_text(self._running))
-
-
-def running_text(running: list[str]) -> str:
-    """``copying a, b, c +2`` for the bar; empty when nothing is being copied."""
-    if not running:
-        return ""
-    more = len(running) - SHOWN_COPIES
-    return "copying " + ", ".join(running[:SHOWN_COPIES]) + (f" +{more}" if more > 0 else "")
-
-
-@contextmanager
-def _bar(total: int) -> Iterator[RunDisplay]:
-    columns = (
-        TextColumn("sync"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[running]}", markup=False),
-    )
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        yield _BarDisplay(bar, bar.add_task("sync", total=total, running=""))

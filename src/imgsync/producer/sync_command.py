@@ -19,6 +19,7 @@ from imgsync.producer.inputs import load_plan, sync_file_for
 from imgsync.producer.logs import mask_more
 from imgsync.producer.options import PlanOptions, SyncOptions
 from imgsync.producer.reporting import check_writable, write_outputs
+from imgsync.producer.startup_gc import resume_collection
 
 
 def plan_for(env_settings: Settings, options: PlanOptions) -> tuple[Settings, Plan]:
@@ -48,6 +49,7 @@ def run_sync_command(env_settings: Settings, options: SyncOptions) -> int:
     if settings.distributed:
         from imgsync.producer.distributed import run_distributed_command
 
+        resume_collection()
         return run_distributed_command(items, settings, options, prune=plan.prune)
     report, interrupted = run_here(
         items, settings, dry_run=options.dry_run, quiet=options.quiet, prune=plan.prune
@@ -67,6 +69,7 @@ def run_here(
     from imgsync.producer.embedded import run_embedded
     from imgsync.producer.progress import progress  # rich: only where a run shows progress
 
+    resume_collection()  # start-up is over: the run's garbage is collected as usual
     with _sigterm_as_interrupt(), progress(len(items), quiet=quiet) as display:
         return run_embedded(
             items, settings, dry_run=dry_run, on_result=display, prune=prune, watch=display
@@ -80,6 +83,7 @@ def run_to_report(
     if settings.distributed:
         from imgsync.producer.distributed import run_distributed
 
+        resume_collection()
         return run_distributed(items, settings, dry_run=dry_run, quiet=quiet), False
     return run_here(items, settings, dry_run=dry_run, quiet=quiet)
 

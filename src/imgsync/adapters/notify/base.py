@@ -10,14 +10,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
-
-import requests
+from typing import TYPE_CHECKING, Any, Protocol
 
 from imgsync.adapters.redact import redact
 from imgsync.core.render import Message, clip
 from imgsync.core.result import ChannelDelivery
 from imgsync.errors import NotifyError
+
+if TYPE_CHECKING:  # imported by the first notifier built: a run that notifies no one
+    import requests  # never loads requests and urllib3 (about 50 ms of ``sync``'s start-up)
 
 log = logging.getLogger("imgsync.notify")
 
@@ -52,6 +53,8 @@ def deliver(channel: str, secrets: Sequence[str], attempt: Callable[[], str]) ->
 
 def describe(exc: BaseException) -> str:
     """A short reason a person can act on, without ``requests``' nested reprs."""
+    import requests
+
     if isinstance(exc, NotifyError):
         return str(exc).removeprefix(f"{exc.channel}: ")
     if isinstance(exc, requests.Timeout):
@@ -104,6 +107,8 @@ def post_json(
 
 def new_session() -> requests.Session:
     """One connection pool per notifier, with a recognisable User-Agent."""
+    import requests
+
     session = requests.Session()
     session.headers["User-Agent"] = "imgsync-notify"
     return session
