@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Iterator
 
@@ -35,6 +36,16 @@ def test_worker_init_builds_the_task_decoders_for_the_fork_to_share() -> None:
     codec._ADAPTERS.clear()
     worker_init.send(sender=None)
     assert {SyncItem, SyncResult, RunPlan} <= set(codec._ADAPTERS)
+
+
+def test_worker_init_freezes_what_the_fork_shares_out_of_the_cyclic_collector() -> None:
+    create_app(Settings())
+    gc.unfreeze()
+    try:
+        worker_init.send(sender=None)
+        assert gc.get_freeze_count() > 1000  # modules, classes, decoders: walked no more
+    finally:
+        gc.unfreeze()
 
 
 @pytest.mark.parametrize("level", [logging.INFO, "INFO", logging.WARNING, None])
