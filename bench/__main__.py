@@ -259,7 +259,8 @@ def _scale(args: argparse.Namespace) -> dict[str, Any]:
 
 def _pools(args: argparse.Namespace) -> dict[str, Any]:
     """The distributed skip path: one worker per pool type against embedded (bench/pools.py)."""
-    settings = pools.Settings(ns=tuple(args.pools_n or pools.FULL_NS), reps=args.pools_reps or 3)
+    ns, reps = ((20,), 1) if args.quick else (pools.FULL_NS, 3)
+    settings = pools.Settings(ns=tuple(args.pools_n or ns), reps=args.pools_reps or reps)
     _log(f"distributed skip: N = {settings.ns}, pools {settings.pools}, {settings.reps} rep(s)")
     return pools.measure(settings, _latency(args), _log)
 

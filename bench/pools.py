@@ -203,7 +203,7 @@ def measure(settings: Settings, latency: Latency, progress: Progress = print) ->
     """Seed the largest N once; then at each N every mode once per repetition, interleaved."""
     modes = ["embedded", *settings.pools]
     rows: list[Row] = []
-    started = loadavg()
+    started, at = loadavg(), _now()
     with Rig(latency=latency) as rig, RedisServer() as redis:
         repos = seed(rig, max(settings.ns))
         progress(f"pools: seeded {max(settings.ns)} in-sync images")
@@ -212,7 +212,7 @@ def measure(settings: Settings, latency: Latency, progress: Progress = print) ->
     return {
         "settings": asdict(settings),
         "latency": asdict(latency),
-        "started_at": _now(),
+        "started_at": at,
         "code": code_state(),
         "loadavg": {"start": started, "end": loadavg()},
         "rows": [{**asdict(r), "ok": r.ok, "cpu_ms_per_image": r.cpu_ms_per_image} for r in rows],
