@@ -74,7 +74,7 @@ def command_line_rules(
 ) -> DestinationRules:
     """For command-line mappings: the file's registries, the command line's template."""
     base = sync_file.destinations if sync_file is not None else DestinationRules()
-    return replace(base, fallback=optional_template(command_line_template))
+    return base.with_fallback(command_line_template)
 
 
 def load_sync_file(path: Path) -> SyncFile:

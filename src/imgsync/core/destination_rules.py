@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from imgsync.core.manifest_format import Format, WritePolicy
-from imgsync.core.path_template import FLAT, LAST, PATH, PathTemplate
+from imgsync.core.path_template import FLAT, LAST, PATH, PathTemplate, optional_template
 from imgsync.core.reference import ImageReference
 from imgsync.core.registry_profile import ProfileTable, RegistryProfile, depth
 
@@ -38,6 +38,10 @@ class DestinationRules:
     #: ``manifest_format`` per registry (lower-case hosts), then the fallback, then the profile's.
     formats: Mapping[str, Format] = field(default_factory=dict)
     format_fallback: Format | None = None
+
+    def with_fallback(self, command_line_template: str | None) -> DestinationRules:
+        """These rules with the command line's template (``--dest-template``) as fallback."""
+        return replace(self, fallback=optional_template(command_line_template))
 
     def template_for(self, prefix: str) -> PathTemplate:
         host = prefix.partition("/")[0].lower()

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 from imgsync.config.settings import Settings
 from imgsync.core.destination_rules import DestinationRules
 from imgsync.core.mapping import SyncItem, parse_mappings
-from imgsync.core.path_template import optional_template
 from imgsync.core.plan import Plan
 from imgsync.errors import ConfigError
 
@@ -56,7 +55,7 @@ def load_items(
         texts,
         dockerhub_user=settings.dockerhub_username,
         dest_prefix=settings.dest_prefix,
-        dest_rules=DestinationRules(fallback=optional_template(settings.dest_template)),
+        dest_rules=DestinationRules().with_fallback(settings.dest_template),
     )
 
 
