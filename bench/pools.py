@@ -28,6 +28,7 @@ from typing import Any
 
 from tests.rig.redis_server import RedisServer
 
+from bench import markdown, pools_report
 from bench.celery_cluster import stop_node
 from bench.code_state import code_state
 from bench.competitors import Embedded, imgsync_argv, report_counts
@@ -53,6 +54,11 @@ class Settings:
     reps: int = 3
     concurrency: int = 8
     pools: tuple[str, ...] = POOLS
+
+    @property
+    def modes(self) -> list[str]:
+        """Embedded mode first, then each pool: the order every repetition runs them in."""
+        return ["embedded", *self.pools]
 
 
 @dataclass
@@ -201,7 +207,6 @@ def run_pool(case: Case, rep: int, pool: str, concurrency: int, broker: str) -> 
 
 def measure(settings: Settings, latency: Latency, progress: Progress = print) -> dict[str, Any]:
     """Seed the largest N once; then at each N every mode once per repetition, interleaved."""
-    modes = ["embedded", *settings.pools]
     rows: list[Row] = []
     started, at = loadavg(), _now()
     with Rig(latency=latency) as rig, RedisServer() as redis:
@@ -216,7 +221,7 @@ def measure(settings: Settings, latency: Latency, progress: Progress = print) ->
         "code": code_state(),
         "loadavg": {"start": started, "end": loadavg()},
         "rows": [{**asdict(r), "ok": r.ok, "cpu_ms_per_image": r.cpu_ms_per_image} for r in rows],
-        "medians": [m for n in settings.ns for m in medians(rows, modes, n)],
+        "medians": [m for n in settings.ns for m in medians(rows, settings.modes, n)],
     }
 
 
@@ -226,7 +231,7 @@ def _runs_at(
     """Every mode once per repetition at this N, in the same order each time."""
     rows = []
     for rep in range(settings.reps):
-        for mode in ["embedded", *settings.pools]:
+        for mode in settings.modes:
             case = make_case(rig, repos, mode, rep)
             row = (run_embedded(case, rep, settings.concurrency) if mode == "embedded"
                    else run_pool(case, rep, mode, settings.concurrency, broker))  # fmt: skip
@@ -256,36 +261,18 @@ def medians(rows: list[Row], modes: list[str], n: int) -> list[dict[str, Any]]:
     return out
 
 
-LABELS = {
-    "embedded": "embedded `sync -c {c} --check-concurrency {c}`",
-    "prefork": "1 worker × {c} prefork processes",
-    "threads": "1 worker × {c} threads",
-}
-
-
 def table(data: dict[str, Any]) -> str:
     """Markdown: per N, one line per mode, speed relative to embedded mode."""
     c, reps = data["settings"]["concurrency"], data["settings"]["reps"]
-    lines = [f"In-sync two-platform images, median of {reps}", "",
-             "| N | mode | wall s | speed vs embedded | CPU ms/image (all) "
-             "| CPU ms/image (workers) | peak RSS MB | ok |",
-             "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    header = ["N", "mode", "wall s", "speed vs embedded", "CPU ms/image (all)",
+              "CPU ms/image (workers)", "peak RSS MB", "ok"]  # fmt: skip
+    rows = []
     for n in data["settings"]["ns"]:
         meds = [m for m in data["medians"] if m["n"] == n]
         base = next(m for m in meds if m["mode"] == "embedded")
-        lines += [_table_line(m, base, c) for m in meds]
+        rows += [pools_report.cells(m, base, c) for m in meds]
+    lines = [f"In-sync two-platform images, median of {reps}", "", *markdown.table(header, rows)]
     return "\n".join(lines) + "\n"
-
-
-def _table_line(m: dict[str, Any], base: dict[str, Any], c: int) -> str:
-    speed = base["wall_s"] / m["wall_s"]
-    return (f"| {m['n']} | {LABELS[m['mode']].format(c=c)} | {m['wall_s']:.2f} | {speed:.2f}× "
-            f"| {m['cpu_ms_per_image']:.2f} | {m['worker_ms_per_image']:.2f} "
-            f"| {m['peak_rss_kb'] / 1024:.0f} | {_yes(m['ok'])} |")  # fmt: skip
-
-
-def _yes(ok: bool) -> str:
-    return "yes" if ok else "NO"
 
 
 def _line(row: Row) -> str:

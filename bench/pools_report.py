@@ -13,7 +13,16 @@ SPEED_GOAL, CPU_GOAL = 0.9, 2.0
 TargetRow = tuple[str, str, str, bool | None]
 
 
-def _speed(mode: dict[str, Any], base: dict[str, Any]) -> float:
+#: How each mode is named in the tables (``c``: checks or pool slots).
+LABELS = {
+    "embedded": "embedded `sync -c {c} --check-concurrency {c}`",
+    "prefork": "1 worker × {c} prefork processes",
+    "threads": "1 worker × {c} threads",
+}
+
+
+def speed(mode: dict[str, Any], base: dict[str, Any]) -> float:
+    """How much faster ``mode`` ran than embedded mode (``base``) at the same N."""
     return float(base["wall_s"]) / float(mode["wall_s"])
 
 
@@ -21,13 +30,12 @@ def _at(data: dict[str, Any], n: int) -> dict[str, dict[str, Any]]:
     return {m["mode"]: m for m in data["medians"] if m["n"] == n}
 
 
-def _row(m: dict[str, Any], base: dict[str, Any], c: int) -> list[str]:
-    label = {"embedded": f"embedded `sync -c {c} --check-concurrency {c}`",
-             "prefork": f"1 worker × {c} prefork processes (`imgsync worker`)",
-             "threads": f"1 worker × {c} threads"}.get(m["mode"], m["mode"])  # fmt: skip
-    return [str(m["n"]), label, f"{m['wall_s']:.2f}", f"{_speed(m, base):.2f}×",
-            f"{m['cpu_ms_per_image']:.2f}", f"{m['worker_ms_per_image']:.2f}",
-            f"{m['peak_rss_kb'] / 1024:.0f}", "yes" if m["ok"] else "NO"]  # fmt: skip
+def cells(m: dict[str, Any], base: dict[str, Any], c: int) -> list[str]:
+    """One mode's median at one N, as table cells (here and in ``python -m bench.pools``)."""
+    return [str(m["n"]), LABELS[m["mode"]].format(c=c), f"{m['wall_s']:.2f}",
+            f"{speed(m, base):.2f}×", f"{m['cpu_ms_per_image']:.2f}",
+            f"{m['worker_ms_per_image']:.2f}", f"{m['peak_rss_kb'] / 1024:.0f}",
+            "yes" if m["ok"] else "NO"]  # fmt: skip
 
 
 def section(data: dict[str, Any] | None) -> list[str]:
@@ -37,7 +45,7 @@ def section(data: dict[str, Any] | None) -> list[str]:
     settings, load = data["settings"], data["loadavg"]
     c = settings["concurrency"]
     rows = [
-        _row(m, _at(data, n)["embedded"], c) for n in settings["ns"] for m in _at(data, n).values()
+        cells(m, _at(data, n)["embedded"], c) for n in settings["ns"] for m in _at(data, n).values()
     ]
     header = ["N", "mode", "wall s", "speed vs embedded", "CPU ms/image (all)",
               "CPU ms/image (workers)", "peak RSS MB", "all skipped"]  # fmt: skip
@@ -71,13 +79,13 @@ def targets(data: dict[str, Any] | None) -> list[TargetRow]:
 
 
 def _targets_at(n: int, c: int, pool: dict[str, Any], base: dict[str, Any]) -> list[TargetRow]:
-    speed = _speed(pool, base)
+    faster = speed(pool, base)
     worker, embedded = pool["worker_ms_per_image"], base["cpu_ms_per_image"]
     cpu = worker / embedded if embedded else None
     return [
         (f"distributed skip N={n}: 1 worker × {c} vs embedded -c {c}", f"≥ {SPEED_GOAL}×",
-         f"{speed:.2f}× ({pool['wall_s']:.2f} s vs {base['wall_s']:.2f} s)",
-         speed >= SPEED_GOAL and pool["ok"]),
+         f"{faster:.2f}× ({pool['wall_s']:.2f} s vs {base['wall_s']:.2f} s)",
+         faster >= SPEED_GOAL and pool["ok"]),
         (f"distributed skip N={n}: worker CPU per unchanged image vs embedded's",
          f"≤ {CPU_GOAL:g}×",
          f"{worker:.2f} ms vs {embedded:.2f} ms = "
